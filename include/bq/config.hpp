@@ -4,13 +4,25 @@
 // config file and hands to BoundedQueue's constructor (and to QueueMonitor).
 // validate() is called on use: every bad value is rejected with a ConfigError
 // that quotes the value and says what is allowed.
+//
+// parse_config() reads the text form, `key=value` entries separated by commas:
+//
+//   capacity=1000, policy=drop_oldest, block_timeout=250ms, monitor_interval=5s,
+//   warn_utilization=0.8
+//
+// and to_string(const QueueConfig&) writes it back, so that for every valid
+// config `parse_config(to_string(c)) == c`.
 #pragma once
 
+#include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace bq {
 
@@ -39,6 +51,43 @@ enum class OverflowPolicy {
   return "unknown";
 }
 
+namespace detail {
+
+inline constexpr std::string_view kConfigSpace = " \t\n\r\f\v";
+
+[[nodiscard]] constexpr std::string_view trim_config_space(std::string_view text) noexcept {
+  const auto first = text.find_first_not_of(kConfigSpace);
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(kConfigSpace);
+  return text.substr(first, last - first + 1);
+}
+
+/// Returns `text` in double quotes for an error message: quotes, backslashes
+/// and control bytes escaped, anything past 64 bytes cut off and counted.
+[[nodiscard]] inline std::string quote_config_text(std::string_view text) {
+  constexpr std::size_t kMaxShown = 64;
+  constexpr std::string_view kHex = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char c : text.substr(0, kMaxShown)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  if (text.size() > kMaxShown) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+}  // namespace detail
+
 /// Returns the policy spelled exactly (case-sensitively) "drop_oldest",
 /// "drop_newest" or "block"; throws ConfigError quoting anything else.
 [[nodiscard]] inline OverflowPolicy parse_overflow_policy(std::string_view name) {
@@ -46,8 +95,8 @@ enum class OverflowPolicy {
        {OverflowPolicy::drop_oldest, OverflowPolicy::drop_newest, OverflowPolicy::block}) {
     if (name == to_string(policy)) return policy;
   }
-  throw ConfigError("bq: unknown overflow policy \"" + std::string(name) +
-                    "\"; valid policies are drop_oldest, drop_newest, block");
+  throw ConfigError("bq: unknown overflow policy " + detail::quote_config_text(name) +
+                    "; valid policies are drop_oldest, drop_newest, block");
 }
 
 /// Everything a queue (and its monitor) can be configured with. Defaults are
@@ -84,6 +133,166 @@ inline void validate(const QueueConfig& config) {
     throw ConfigError("bq: warn_utilization " + std::to_string(config.warn_utilization) +
                       " is outside (0, 1]");
   }
+}
+
+namespace detail {
+
+[[nodiscard]] constexpr bool is_config_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+[[nodiscard]] inline std::size_t parse_config_capacity(std::string_view value) {
+  constexpr auto kMax = std::numeric_limits<std::size_t>::max();
+  const std::string allowed = "; capacity must be a whole number from 1 to " + std::to_string(kMax);
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string_view::npos) {
+    throw ConfigError("bq: capacity " + quote_config_text(value) + " is not a number" + allowed);
+  }
+  std::size_t capacity = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), capacity);
+  if (error == std::errc::result_out_of_range) {
+    throw ConfigError("bq: capacity " + quote_config_text(value) + " is out of range" + allowed);
+  }
+  if (capacity == 0) {
+    throw ConfigError("bq: capacity " + quote_config_text(value) +
+                      " is invalid; capacity must be at least 1");
+  }
+  return capacity;
+}
+
+/// Parses a whole number of ms, s or min ("250ms", "5s", "1min"; space before
+/// the unit allowed). `key` names the entry in error messages.
+[[nodiscard]] inline std::chrono::milliseconds parse_config_duration(std::string_view key,
+                                                                     std::string_view value) {
+  const std::string what = "bq: " + std::string(key) + " " + quote_config_text(value);
+  const std::string allowed =
+      "; a duration is a whole number >= 0 followed by ms, s or min (e.g. 250ms, 5s, 1min)";
+  if (!value.empty() && value.front() == '-') throw ConfigError(what + " is negative" + allowed);
+  std::size_t digits = 0;
+  while (digits < value.size() && is_config_digit(value[digits])) ++digits;
+  if (digits == 0) throw ConfigError(what + " is not a duration" + allowed);
+  const std::string_view unit = trim_config_space(value.substr(digits));
+  if (unit.empty()) throw ConfigError(what + " has no unit" + allowed);
+  if (unit.front() == '.' || unit.front() == ',') {
+    throw ConfigError(what + " is not a whole number" + allowed +
+                      "; write fractions in a smaller unit (1500ms, not 1.5s)");
+  }
+  std::int64_t per_unit = 0;
+  if (unit == "ms") {
+    per_unit = 1;
+  } else if (unit == "s") {
+    per_unit = 1000;
+  } else if (unit == "min") {
+    per_unit = 60'000;
+  } else {
+    throw ConfigError(what + " has unknown unit " + quote_config_text(unit) + allowed);
+  }
+  constexpr auto kMaxMs = std::numeric_limits<std::chrono::milliseconds::rep>::max();
+  std::chrono::milliseconds::rep count = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + digits, count);
+  if (error == std::errc::result_out_of_range || count > kMaxMs / per_unit) {
+    throw ConfigError(what + " is out of range; the longest duration is " + std::to_string(kMaxMs) +
+                      "ms");
+  }
+  return std::chrono::milliseconds(count * per_unit);
+}
+
+[[nodiscard]] inline double parse_config_fraction(std::string_view key, std::string_view value) {
+  const std::string what = "bq: " + std::string(key) + " " + quote_config_text(value);
+  const std::string allowed = "; it must be a number in (0, 1], e.g. 0.8 for 80% of capacity";
+  double fraction = 0.0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), fraction);
+  if (value.empty() || error == std::errc::invalid_argument || end != value.data() + value.size()) {
+    throw ConfigError(what + " is not a number" + allowed);
+  }
+  // result_out_of_range (1e999, 1e-999) lands here too: outside (0, 1] either way.
+  if (error != std::errc{} || !(fraction > 0.0 && fraction <= 1.0)) {
+    throw ConfigError(what + " is outside (0, 1]" + allowed);
+  }
+  return fraction;
+}
+
+/// Writes a duration in the largest unit that holds it exactly (1min, 5s, 250ms).
+[[nodiscard]] inline std::string format_config_duration(std::chrono::milliseconds duration) {
+  const auto count = duration.count();
+  if (count != 0 && count % 60'000 == 0) return std::to_string(count / 60'000) + "min";
+  if (count != 0 && count % 1000 == 0) return std::to_string(count / 1000) + "s";
+  return std::to_string(count) + "ms";
+}
+
+}  // namespace detail
+
+/// Returns the config described by `text`: `key=value` entries separated by
+/// commas, keys capacity, policy, block_timeout, monitor_interval and
+/// warn_utilization, each at most once, in any order. Keys not given keep their
+/// value from `base`. Whitespace around keys, values and commas is ignored, and
+/// so are empty entries (a trailing comma). Keys, policy names and units are
+/// case-sensitive; durations take the units ms, s and min.
+/// Throws ConfigError, quoting the offending key or value and saying what is
+/// allowed, for an unknown key, a duplicate key or a bad value.
+[[nodiscard]] inline QueueConfig parse_config(std::string_view text,
+                                              const QueueConfig& base = QueueConfig{}) {
+  constexpr std::string_view kKeys[] = {"capacity", "policy", "block_timeout", "monitor_interval",
+                                        "warn_utilization"};
+  QueueConfig config = base;
+  bool seen[std::size(kKeys)] = {};
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::string_view entry = detail::trim_config_space(text.substr(0, comma));
+    if (!entry.empty()) {
+      const std::size_t equals = entry.find('=');
+      if (equals == std::string_view::npos) {
+        throw ConfigError("bq: config entry " + detail::quote_config_text(entry) +
+                          " has no '='; entries are key=value separated by commas");
+      }
+      const std::string_view key = detail::trim_config_space(entry.substr(0, equals));
+      const std::string_view value = detail::trim_config_space(entry.substr(equals + 1));
+      std::size_t index = 0;
+      while (index < std::size(kKeys) && kKeys[index] != key) ++index;
+      if (index == std::size(kKeys)) {
+        throw ConfigError("bq: unknown config key " + detail::quote_config_text(key) +
+                          "; valid keys are capacity, policy, block_timeout, monitor_interval, "
+                          "warn_utilization");
+      }
+      if (seen[index]) {
+        throw ConfigError("bq: duplicate config key " + detail::quote_config_text(key) +
+                          "; each key may appear once");
+      }
+      seen[index] = true;
+      switch (index) {
+        case 0: config.capacity = detail::parse_config_capacity(value); break;
+        case 1: config.policy = parse_overflow_policy(value); break;
+        case 2: config.block_timeout = detail::parse_config_duration(key, value); break;
+        case 3:
+          config.monitor_interval = detail::parse_config_duration(key, value);
+          if (config.monitor_interval.count() == 0) {
+            throw ConfigError("bq: monitor_interval " + detail::quote_config_text(value) +
+                              " is invalid; it must be > 0ms");
+          }
+          break;
+        default: config.warn_utilization = detail::parse_config_fraction(key, value); break;
+      }
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  validate(config);  // Catches a bad value inherited from `base`.
+  return config;
+}
+
+/// Returns the text form of `config`, all five keys in a fixed order, durations
+/// in the largest exact unit: "capacity=1000,policy=drop_oldest,
+/// block_timeout=1s,monitor_interval=5s,warn_utilization=0.8" for the defaults.
+/// parse_config() reads it back to an equal config whenever validate(config) passes.
+[[nodiscard]] inline std::string to_string(const QueueConfig& config) {
+  // Shortest form that reads back to the same double (std::to_chars guarantees it).
+  char fraction[32];
+  const auto written = std::to_chars(fraction, fraction + sizeof fraction, config.warn_utilization);
+  std::string out = "capacity=" + std::to_string(config.capacity);
+  out += ",policy=";
+  out += to_string(config.policy);
+  out += ",block_timeout=" + detail::format_config_duration(config.block_timeout);
+  out += ",monitor_interval=" + detail::format_config_duration(config.monitor_interval);
+  out += ",warn_utilization=";
+  out.append(fraction, written.ptr);
+  return out;
 }
 
 }  // namespace bq
