@@ -1,0 +1,470 @@
+// BoundedQueue: a fixed-capacity, thread-safe FIFO with an overflow policy.
+//
+// What it guarantees
+// - Capacity: size() never exceeds capacity(), under any interleaving. The
+//   storage is allocated once, in the constructor; no push or pop allocates.
+// - Order: FIFO per producer; with one producer and one consumer, strict FIFO.
+// - Overflow: when full, a push does what its Policy says (see policy.hpp):
+//   evict the oldest, refuse the newest, or wait up to a timeout. Every item is
+//   delivered by a pop, handed to the eviction handler (or back to a
+//   force_push caller), left with the caller of a push that did not queue it
+//   (an rvalue argument is then left unmoved), or destroyed with the queue.
+//   Each of these is counted in metrics().
+// - Waiting: pop(), pop_for(), push() and push_for() under a waiting policy
+//   spin briefly, then sleep in the kernel; a push or pop that finds nobody
+//   asleep makes no system call. Timeouts never return early.
+// - Shutdown: close() makes every later push return `closed` (a push already
+//   waiting returns `closed` too and keeps its item); pops drain what is left,
+//   then return nullopt at once. Every sleeping thread wakes promptly.
+// - Exceptions: if constructing, copying or moving an item into the queue
+//   throws, the exception propagates and nothing is queued or counted; if the
+//   move out of the queue in a pop throws, that item is destroyed, counted as
+//   popped, and the exception propagates. The queue stays usable either way
+//   (the basic guarantee). T's destructor must not throw.
+// - Concurrency: Mpmc (default) allows any number of pushing and popping
+//   threads; Spsc allows one of each at a time and is faster. With a policy
+//   that may evict, a Spsc queue's producer also pops, so it uses the MPMC ring.
+// - Destruction: destroying a queue while another thread is inside one of its
+//   members is undefined; debug builds assert that no thread is waiting.
+//
+// The engine is in detail/: mpmc_ring.hpp and spsc_ring.hpp (the lock-free
+// rings), event_count.hpp (parking), wait.hpp (deadlines and spinning).
+#pragma once
+
+#include <cassert>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "config.hpp"
+#include "detail/event_count.hpp"
+#include "detail/mpmc_ring.hpp"
+#include "detail/spsc_ring.hpp"
+#include "detail/wait.hpp"
+#include "metrics.hpp"
+#include "policy.hpp"
+
+namespace bq {
+
+/// Concurrency tag: any number of threads may push and pop at once (the default).
+struct Mpmc {};
+/// Concurrency tag: at most one thread pushes and one thread pops at a time.
+struct Spsc {};
+
+/// What force_push() did, and the item it evicted, if any.
+template <class T>
+struct ForcePushResult {
+  PushResult result;          ///< `pushed`, `replaced_oldest` or `closed`.
+  std::optional<T> evicted;   ///< The evicted oldest item (with `replaced_oldest`).
+};
+
+template <class T, class Policy, class Concurrency = Mpmc>
+class BoundedQueue {
+  static_assert(std::is_same_v<Concurrency, Mpmc> || std::is_same_v<Concurrency, Spsc>,
+                "bq: Concurrency must be bq::Mpmc or bq::Spsc");
+  static_assert(std::is_object_v<T> && !std::is_const_v<T>,
+                "bq: T must be a non-const object type");
+  static_assert(std::is_move_constructible_v<T>, "bq: T must be move-constructible (pop moves it out)");
+  static_assert(std::is_nothrow_destructible_v<T>, "bq: T's destructor must not throw");
+  static_assert(requires(const Policy& p) {
+    { p.on_full(true) } -> std::same_as<FullAction>;
+  }, "bq: Policy must have `FullAction on_full(bool deadline_passed) const` (see policy.hpp)");
+
+  static constexpr bool kSpscRing =
+      std::is_same_v<Concurrency, Spsc> && !detail::policy_may_evict<Policy>();
+  using Ring = std::conditional_t<kSpscRing, detail::SpscRing<T>, detail::MpmcRing<T>>;
+  using RingStatus = detail::RingStatus;
+  using Deadline = detail::Deadline;
+
+ public:
+  using value_type = T;
+  using policy_type = Policy;
+  using concurrency_type = Concurrency;
+  using clock = std::chrono::steady_clock;
+  /// Receives each evicted item, in the pushing thread, outside any internal lock.
+  using EvictionHandler = std::function<void(T&&)>;
+
+  /// Creates a queue of `capacity` items (any value >= 1) with the other
+  /// settings of a default QueueConfig. Throws std::invalid_argument for 0 and
+  /// std::length_error for a capacity that cannot be allocated.
+  explicit BoundedQueue(std::size_t capacity, EvictionHandler on_evict = {})
+      : BoundedQueue(with_capacity(capacity), std::move(on_evict)) {}
+
+  /// Creates a queue configured by `config` (validated first: throws ConfigError).
+  explicit BoundedQueue(const QueueConfig& config, EvictionHandler on_evict = {})
+      : config_(validated(config)),
+        policy_(detail::make_policy<Policy>(config_)),
+        on_evict_(std::move(on_evict)),
+        ring_(config_.capacity) {}
+
+  BoundedQueue(const BoundedQueue&) = delete;
+  BoundedQueue& operator=(const BoundedQueue&) = delete;
+
+  /// Destroys the items still queued. No thread may be inside a member.
+  ~BoundedQueue() {
+    assert(!not_empty_.has_waiters() && !not_full_.has_waiters() &&
+           "bq: BoundedQueue destroyed while threads are waiting in it");
+  }
+
+  /// Pushes a copy of `item`, applying the policy when full (a blocking policy
+  /// waits up to config().block_timeout). Thread-safe.
+  PushResult push(const T& item) { return emplace(item); }
+  /// Pushes `item`, applying the policy when full; `item` is moved from only if queued.
+  PushResult push(T&& item) { return emplace(std::move(item)); }
+
+  /// Constructs an item in place from `args`, applying the policy when full;
+  /// `args` are used only if the item is queued.
+  template <class... Args>
+  PushResult emplace(Args&&... args) {
+    return push_with_policy(constructor(std::forward<Args>(args)...),
+                            Deadline::after_first_wait(config_.block_timeout));
+  }
+
+  /// Like push(), but a blocking policy waits at most `timeout`; zero or negative never waits.
+  template <class Rep, class Period>
+  PushResult push_for(T&& item, std::chrono::duration<Rep, Period> timeout) {
+    return push_with_policy(constructor(std::move(item)),
+                            Deadline::at(detail::deadline_after(timeout)));
+  }
+  template <class Rep, class Period>
+  PushResult push_for(const T& item, std::chrono::duration<Rep, Period> timeout) {
+    return push_with_policy(constructor(item), Deadline::at(detail::deadline_after(timeout)));
+  }
+
+  /// Like push(), but a blocking policy waits until `deadline` at the latest.
+  template <class Duration>
+  PushResult push_until(T&& item, std::chrono::time_point<clock, Duration> deadline) {
+    return push_with_policy(constructor(std::move(item)), Deadline::at(detail::saturate(deadline)));
+  }
+  template <class Duration>
+  PushResult push_until(const T& item, std::chrono::time_point<clock, Duration> deadline) {
+    return push_with_policy(constructor(item), Deadline::at(detail::saturate(deadline)));
+  }
+
+  /// Pushes `item` only if there is room now: never waits, never evicts.
+  /// Returns false if full or closed (then `item` is unmoved and nothing is counted).
+  bool try_push(T&& item) { return try_emplace(std::move(item)); }
+  bool try_push(const T& item) { return try_emplace(item); }
+
+  /// Constructs an item in place only if there is room now; see try_push().
+  template <class... Args>
+  bool try_emplace(Args&&... args) {
+    auto construct = constructor(std::forward<Args>(args)...);
+    return push_once(construct) == RingStatus::ok;
+  }
+
+  /// Pushes `item` whatever the policy, evicting the oldest item if full and
+  /// returning it in `evicted` instead of passing it to the eviction handler.
+  /// (Should another producer take the freed slot, the push evicts again; any
+  /// such further item goes to the handler.) Never waits.
+  ForcePushResult<T> force_push(T&& item) { return force_push_impl(constructor(std::move(item))); }
+  ForcePushResult<T> force_push(const T& item) { return force_push_impl(constructor(item)); }
+
+  /// Pops the oldest item if there is one now; never waits.
+  std::optional<T> try_pop() { return pop_until_deadline(Deadline::none()); }
+
+  /// Pops the oldest item, waiting for one; returns nullopt once the queue is
+  /// closed and empty.
+  std::optional<T> pop() { return pop_until_deadline(Deadline::at(clock::time_point::max())); }
+
+  /// Like pop(), but waits at most `timeout` (nullopt on timeout).
+  template <class Rep, class Period>
+  std::optional<T> pop_for(std::chrono::duration<Rep, Period> timeout) {
+    return pop_until_deadline(Deadline::at(detail::deadline_after(timeout)));
+  }
+
+  /// Like pop(), but waits until `deadline` at the latest (nullopt on timeout).
+  template <class Duration>
+  std::optional<T> pop_until(std::chrono::time_point<clock, Duration> deadline) {
+    return pop_until_deadline(Deadline::at(detail::saturate(deadline)));
+  }
+
+  /// Closes the queue: later pushes return `closed`, pops drain the remaining
+  /// items, and every waiting thread wakes. Idempotent; thread-safe.
+  void close() noexcept {
+    ring_.close();
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+  /// Returns true once close() has been called.
+  [[nodiscard]] bool is_closed() const noexcept { return ring_.is_closed(); }
+
+  /// Returns the number of queued items: exact when no push or pop is running,
+  /// otherwise a snapshot that was true at some instant during the call.
+  [[nodiscard]] std::size_t size() const noexcept { return counts().size; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+  /// Returns size() == 0, with the same caveat.
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+
+  /// Returns a snapshot of the counters, without a lock and without slowing
+  /// pushes or pops. Safe from any thread at any time.
+  [[nodiscard]] QueueMetrics metrics() const noexcept {
+    const Counts c = counts();
+    QueueMetrics m;
+    m.capacity = capacity();
+    m.size = c.size;
+    m.high_watermark = std::max<std::size_t>(
+        static_cast<std::size_t>(ring_.high_watermark().get()), c.size);
+    m.pushed = c.pushed;
+    m.popped = c.popped;
+    m.dropped_oldest = c.evicted;
+    m.dropped_newest = dropped_newest_.load(std::memory_order_relaxed);
+    m.timed_out = timed_out_.load(std::memory_order_relaxed);
+    m.rejected_closed = rejected_closed_.load(std::memory_order_relaxed);
+    return m;
+  }
+
+  /// Sets the high watermark to the current size (e.g. after a monitor read it).
+  void reset_high_watermark() noexcept { ring_.high_watermark().reset_to(size()); }
+
+  /// Returns the configuration the queue was built with.
+  [[nodiscard]] const QueueConfig& config() const noexcept { return config_; }
+  /// Returns the overflow policy object.
+  [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
+
+ private:
+  struct Counts {
+    std::size_t size;
+    std::uint64_t pushed;
+    std::uint64_t popped;
+    std::uint64_t evicted;
+  };
+
+  static QueueConfig with_capacity(std::size_t capacity) {
+    QueueConfig config;
+    config.capacity = capacity;
+    return config;
+  }
+
+  static const QueueConfig& validated(const QueueConfig& config) {
+    validate(config);
+    return config;
+  }
+
+  /// Returns a callable that placement-constructs a T from `args` (kept by reference).
+  template <class... Args>
+  static auto constructor(Args&&... args) noexcept {
+    return [&args...](void* where) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
+      ::new (where) T(std::forward<Args>(args)...);
+    };
+  }
+
+  /// Reads the counters in an order that keeps every difference non-negative:
+  /// each side's "done" counters are incremented after its position moved, so
+  /// they are read before the positions.
+  Counts counts() const noexcept {
+    const std::uint64_t holes_popped = ring_.holes_popped();
+    const std::uint64_t evicted = evicted_.load(std::memory_order_acquire);
+    const std::uint64_t pops = ring_.pop_count();
+    const std::uint64_t pushes = ring_.push_count();
+    const std::uint64_t holes_pushed = ring_.holes_pushed();
+    const std::uint64_t pushed = pushes - std::min(pushes, holes_pushed);
+    const std::uint64_t popped = pops - std::min(pops, evicted + holes_popped);
+    const std::uint64_t left = pushed - std::min(pushed, popped + evicted);
+    return Counts{static_cast<std::size_t>(std::min<std::uint64_t>(left, capacity())), pushed,
+                  popped, evicted};
+  }
+
+  /// One attempt to push, retrying only while a popper is half-way through the
+  /// slot we need (so a failed attempt really means full or closed).
+  template <class Construct>
+  RingStatus push_once(Construct& construct) {
+    detail::Backoff backoff;
+    for (;;) {
+      const RingStatus status = ring_.try_push(construct);
+      if (status == RingStatus::ok) {
+        wake_a_popper();
+        return status;
+      }
+      if (status != RingStatus::busy) return status;
+      backoff.pause();
+    }
+  }
+
+  template <class Construct>
+  PushResult push_with_policy(Construct construct, Deadline deadline) {
+    bool evicted = false;
+    for (;;) {
+      switch (push_once(construct)) {
+        case RingStatus::ok:
+          return evicted ? PushResult::replaced_oldest : PushResult::pushed;
+        case RingStatus::closed:
+          rejected_closed_.fetch_add(1, std::memory_order_relaxed);
+          return PushResult::closed;
+        case RingStatus::busy:
+        case RingStatus::full:
+          break;
+      }
+      // Full. The clock is read only by a policy that asks to wait.
+      FullAction action = policy_.on_full(false);
+      if (action == FullAction::wait) {
+        if (!deadline.passed()) {
+          wait_for_room(deadline.get());
+          continue;
+        }
+        action = policy_.on_full(true);
+      }
+      switch (action) {
+        case FullAction::evict_oldest:
+          if constexpr (kSpscRing) {
+            assert(false && "bq: a policy without may_evict asked to evict");
+            break;
+          } else {
+            if (auto oldest = evict_oldest()) {
+              evicted = true;
+              if (on_evict_) on_evict_(std::move(*oldest));
+            }
+            continue;
+          }
+        case FullAction::drop_newest:
+          dropped_newest_.fetch_add(1, std::memory_order_relaxed);
+          return PushResult::dropped_newest;
+        case FullAction::wait:  // asked to wait again after the deadline: give up
+        case FullAction::time_out:
+          timed_out_.fetch_add(1, std::memory_order_relaxed);
+          return PushResult::timed_out;
+      }
+    }
+  }
+
+  template <class Construct>
+  ForcePushResult<T> force_push_impl(Construct construct) {
+    static_assert(!kSpscRing,
+                  "bq: force_push on a Spsc queue needs a policy that may evict (the producer "
+                  "pops to evict); use Mpmc or an evicting policy");
+    ForcePushResult<T> out{PushResult::pushed, std::nullopt};
+    for (;;) {
+      switch (push_once(construct)) {
+        case RingStatus::ok:
+          if (out.evicted) out.result = PushResult::replaced_oldest;
+          return out;
+        case RingStatus::closed:
+          rejected_closed_.fetch_add(1, std::memory_order_relaxed);
+          out.result = PushResult::closed;
+          return out;
+        case RingStatus::busy:
+        case RingStatus::full:
+          break;
+      }
+      if (auto oldest = evict_oldest()) {
+        if (!out.evicted) {
+          out.evicted = std::move(oldest);
+        } else if (on_evict_) {
+          on_evict_(std::move(*oldest));
+        }
+      }
+    }
+  }
+
+  /// Pops the oldest item to make room; counts it. Empty if the queue emptied meanwhile.
+  std::optional<T> evict_oldest() requires(!kSpscRing) {
+    std::optional<T> oldest;
+    detail::Backoff backoff;
+    for (;;) {
+      RingStatus status;
+      try {
+        status = ring_.try_pop([&](T& item) { oldest.emplace(std::move(item)); });
+      } catch (...) {
+        // The item was destroyed by the ring: it still left the queue as an eviction.
+        evicted_.fetch_add(1, std::memory_order_release);
+        throw;
+      }
+      if (status == RingStatus::ok) {
+        // Release: pairs with counts()' acquire, which then sees head_ moved too.
+        evicted_.fetch_add(1, std::memory_order_release);
+        return oldest;
+      }
+      if (status != RingStatus::busy) return std::nullopt;
+      backoff.pause();
+    }
+  }
+
+  std::optional<T> pop_until_deadline(Deadline deadline) {
+    std::optional<T> item;
+    detail::Backoff backoff;
+    for (;;) {
+      RingStatus status;
+      if constexpr (std::is_nothrow_move_constructible_v<T>) {
+        status = ring_.try_pop([&](T& queued) noexcept { item.emplace(std::move(queued)); });
+      } else {
+        try {
+          status = ring_.try_pop([&](T& queued) { item.emplace(std::move(queued)); });
+        } catch (...) {
+          wake_a_pusher();  // the slot was freed all the same
+          throw;
+        }
+      }
+      switch (status) {
+        case RingStatus::ok:
+          wake_a_pusher();
+          return item;
+        case RingStatus::closed:
+          return std::nullopt;
+        case RingStatus::busy:
+          backoff.pause();
+          continue;
+        case RingStatus::full:
+          if (deadline.passed()) return std::nullopt;
+          wait_for_item(deadline.get());
+          continue;
+      }
+    }
+  }
+
+  // Waking: after a push or pop moved a position (a full barrier, see the
+  // rings), a sleeper on the other side either saw the move in its re-check or
+  // is registered by now (EventCount's protocol), so this check cannot miss it.
+  void wake_a_popper() noexcept {
+    ring_.signaller_fence();
+    if (not_empty_.has_waiters()) not_empty_.notify_one();
+  }
+
+  void wake_a_pusher() noexcept {
+    ring_.signaller_fence();
+    if (not_full_.has_waiters()) not_full_.notify_one();
+  }
+
+  void wait_for_item(clock::time_point deadline) noexcept {
+    park(not_empty_, deadline, [this] { return ring_.pop_may_proceed(); });
+  }
+
+  void wait_for_room(clock::time_point deadline) noexcept {
+    park(not_full_, deadline, [this] { return ring_.push_may_proceed(); });
+  }
+
+  /// Spins briefly, then sleeps on `event` until `may_proceed()`, a wake-up or
+  /// `deadline`. Callers retry their operation whatever the outcome: a wake-up
+  /// is a hint, not a reservation (another thread may take the item first).
+  template <class MayProceed>
+  void park(detail::EventCount& event, clock::time_point deadline,
+            MayProceed may_proceed) noexcept {
+    if (detail::spin_until(may_proceed)) return;
+    const std::uint32_t key = event.prepare_wait();
+    ring_.waiter_fence();
+    if (may_proceed() || clock::now() >= deadline) {
+      event.cancel_wait();
+      return;
+    }
+    event.wait_until(key, deadline);
+  }
+
+  const QueueConfig config_;
+  [[no_unique_address]] const Policy policy_;
+  const EvictionHandler on_evict_;
+  Ring ring_;
+  detail::EventCount not_empty_;  // poppers sleep here
+  detail::EventCount not_full_;   // pushers sleep here
+  // Written only on the overflow and shutdown paths.
+  alignas(detail::kCacheLine) std::atomic<std::uint64_t> evicted_{0};
+  std::atomic<std::uint64_t> dropped_newest_{0};
+  std::atomic<std::uint64_t> timed_out_{0};
+  std::atomic<std::uint64_t> rejected_closed_{0};
+};
+
+}  // namespace bq

@@ -1,0 +1,240 @@
+// MpmcRing: the lock-free bounded ring behind BoundedQueue<T, P, Mpmc>.
+//
+// Design (after D. Vyukov's bounded MPMC queue): head_ and tail_ are positions
+// (see RingPositions) claimed with a compare-and-swap; each slot carries a turn
+// number that says whose move it is:
+//   turn == 2*lap      the slot is free for the push of that lap;
+//   turn == 2*lap + 1  it holds the item of that lap, ready to pop;
+// and a pop of lap L hands the slot to the push of lap L+1 (turn 2L+2). A pusher
+// or popper touches only its own slot after the claim, so producers and
+// consumers never write the same line except head_/tail_ themselves.
+//
+// tail_ also carries the closed flag (its top bit): close() sets it with one
+// atomic OR, so a push either claims its position before close (and is in the
+// queue) or fails its CAS and sees the flag — never both.
+//
+// A push that has claimed its position but not yet written its item makes the
+// slot "busy" for poppers of that position, which wait for it briefly (the
+// writer is a few instructions from done) rather than report empty: a push
+// counts as queued from the moment it claims its position.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "cache_line.hpp"
+#include "ring_storage.hpp"
+
+namespace bq::detail {
+
+/// What a single attempt on a ring found.
+enum class RingStatus {
+  ok,      ///< Done.
+  full,    ///< No room (for a push) or no item (for a pop); the queue is not closed.
+  busy,    ///< Another thread is half-way through the slot this attempt needs.
+  closed,  ///< Push: the ring is closed. Pop: closed and empty.
+};
+
+template <class T>
+class MpmcRing {
+ public:
+  explicit MpmcRing(std::size_t capacity)
+      : positions_(checked_capacity(capacity, sizeof(Slot))),
+        slots_(allocate_slots<Slot>(capacity)) {
+    for (std::size_t i = 0; i < capacity; ++i) slots_[i].turn.store(0, std::memory_order_relaxed);
+  }
+
+  MpmcRing(const MpmcRing&) = delete;
+  MpmcRing& operator=(const MpmcRing&) = delete;
+
+  ~MpmcRing() {
+    const std::uint64_t tail = tail_.load(std::memory_order_acquire) & ~kClosedBit;
+    for (std::uint64_t pos = head_.load(std::memory_order_acquire); pos != tail;
+         pos = positions_.next(pos)) {
+      Slot& slot = slot_at(pos);
+      if ((slot.turn.load(std::memory_order_acquire) & kHoleBit) == 0) slot.storage.get()->~T();
+    }
+  }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
+
+  /// Claims the next push position and calls `construct(void* where)` to
+  /// placement-new the item there. If construct throws, the claimed slot is
+  /// published as a hole that poppers skip, and the exception propagates.
+  template <class Construct>
+  RingStatus try_push(Construct&& construct) {
+    std::uint64_t pos = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (pos & kClosedBit) return RingStatus::closed;
+      Slot& slot = slot_at(pos);
+      const std::uint64_t turn = slot.turn.load(std::memory_order_acquire) & ~kHoleBit;
+      const std::uint64_t free_turn = 2 * positions_.lap(pos);
+      if (turn == free_turn) {
+        // seq_cst: this CAS is the full barrier of the EventCount protocol that
+        // orders "tail moved" before the caller's check for sleeping poppers.
+        if (tail_.compare_exchange_weak(pos, positions_.next(pos), std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          publish(slot, free_turn + 1, std::forward<Construct>(construct));
+          if (high_watermark_.should_sample(positions_.index(pos))) {
+            high_watermark_.sample(positions_.count(pos) + 1,
+                                   positions_.count(head_.load(std::memory_order_relaxed)));
+          }
+          return RingStatus::ok;
+        }
+      } else if (turn < free_turn) {
+        // The slot still holds the previous lap's item: the ring is full, or
+        // its popper has claimed it and is still moving it out.
+        const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+        return positions_.count(pos) - positions_.count(head) >= capacity() ? RingStatus::full
+                                                                            : RingStatus::busy;
+      } else {
+        pos = tail_.load(std::memory_order_relaxed);  // another pusher took pos
+      }
+    }
+  }
+
+  /// Claims the oldest item and calls `consume(T&)` with it; the item is
+  /// destroyed and its slot released afterwards, even if consume throws.
+  template <class Consume>
+  RingStatus try_pop(Consume&& consume) {
+    std::uint64_t pos = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      Slot& slot = slot_at(pos);
+      const std::uint64_t raw_turn = slot.turn.load(std::memory_order_acquire);
+      const std::uint64_t turn = raw_turn & ~kHoleBit;
+      const std::uint64_t full_turn = 2 * positions_.lap(pos) + 1;
+      if (turn == full_turn) {
+        const std::uint64_t next = positions_.next(pos);
+        // seq_cst: the full barrier that orders "head moved" before the
+        // caller's check for sleeping pushers (see EventCount).
+        if (head_.compare_exchange_weak(pos, next, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          const bool hole = (raw_turn & kHoleBit) != 0;
+          Release release{slot, full_turn + 1, hole};
+          if (hole) {
+            holes_popped_.fetch_add(1, std::memory_order_relaxed);
+            pos = next;
+            continue;
+          }
+          consume(*slot.storage.get());
+          return RingStatus::ok;
+        }
+      } else if (turn < full_turn) {
+        // Not yet written for this lap: empty, or a pusher is mid-write.
+        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+        if ((tail & ~kClosedBit) != pos) return RingStatus::busy;
+        return (tail & kClosedBit) ? RingStatus::closed : RingStatus::full;
+      } else {
+        pos = head_.load(std::memory_order_relaxed);  // another popper took pos
+      }
+    }
+  }
+
+  /// Closes the ring to pushes. Idempotent. The RMW is seq_cst so that sleepers'
+  /// re-checks are ordered against it like against any push.
+  void close() noexcept { tail_.fetch_or(kClosedBit, std::memory_order_seq_cst); }
+
+  [[nodiscard]] bool is_closed() const noexcept {
+    return (tail_.load(std::memory_order_acquire) & kClosedBit) != 0;
+  }
+
+  /// For a popper about to sleep: true if an item may be there or the ring is
+  /// closed. seq_cst: the read half of the EventCount protocol.
+  [[nodiscard]] bool pop_may_proceed() const noexcept {
+    const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+    const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+    return (tail & kClosedBit) != 0 || (tail & ~kClosedBit) != head;
+  }
+
+  /// For a pusher about to sleep: true if there may be room or the ring is closed.
+  [[nodiscard]] bool push_may_proceed() const noexcept {
+    const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+    const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+    if (tail & kClosedBit) return true;
+    // head is read last, so it may have overtaken tail: signed difference.
+    const auto queued = static_cast<std::int64_t>(positions_.count(tail) - positions_.count(head));
+    return queued < static_cast<std::int64_t>(capacity());
+  }
+
+  /// Returns the number of positions pushes have claimed (holes included).
+  [[nodiscard]] std::uint64_t push_count() const noexcept {
+    return positions_.count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
+  }
+  /// Returns the number of positions pops have claimed (holes included).
+  [[nodiscard]] std::uint64_t pop_count() const noexcept {
+    return positions_.count(head_.load(std::memory_order_acquire));
+  }
+  /// Pushes whose construction threw (their positions hold no item).
+  [[nodiscard]] std::uint64_t holes_pushed() const noexcept {
+    return holes_pushed_.load(std::memory_order_relaxed);
+  }
+  /// Holes that pops have skipped.
+  [[nodiscard]] std::uint64_t holes_popped() const noexcept {
+    return holes_popped_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
+  [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
+
+  /// No-ops: the seq_cst CAS of every push and pop already is the full barrier
+  /// the EventCount protocol needs on both sides (the SPSC ring needs more).
+  static void signaller_fence() noexcept {}
+  static void waiter_fence() noexcept {}
+
+ private:
+  static constexpr std::uint64_t kClosedBit = std::uint64_t{1} << 63;
+  static constexpr std::uint64_t kHoleBit = std::uint64_t{1} << 63;
+
+  struct Slot {
+    std::atomic<std::uint64_t> turn;
+    Storage<T> storage;
+  };
+
+  /// Releases a popped slot to the next lap's pusher on scope exit. The release
+  /// store pairs with the pusher's acquire load of the turn: the item's
+  /// destruction happens-before the slot is reused.
+  struct Release {
+    Slot& slot;
+    std::uint64_t next_turn;
+    bool hole;
+    ~Release() {
+      if (!hole) slot.storage.get()->~T();
+      slot.turn.store(next_turn, std::memory_order_release);
+    }
+  };
+
+  template <class Construct>
+  void publish(Slot& slot, std::uint64_t full_turn, Construct&& construct) {
+    if constexpr (std::is_nothrow_invocable_v<Construct, void*>) {
+      construct(static_cast<void*>(slot.storage.bytes));
+    } else {
+      try {
+        construct(static_cast<void*>(slot.storage.bytes));
+      } catch (...) {
+        holes_pushed_.fetch_add(1, std::memory_order_relaxed);
+        slot.turn.store(full_turn | kHoleBit, std::memory_order_release);
+        throw;
+      }
+    }
+    // Release: the item's construction happens-before a popper that reads this turn.
+    slot.turn.store(full_turn, std::memory_order_release);
+  }
+
+  Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
+
+  // Pushers write tail_, poppers write head_: one line each, and the read-only
+  // fields on a third, so neither side's writes invalidate the other's reads.
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
+  alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+  alignas(kCacheLine) const RingPositions positions_;
+  const std::unique_ptr<Slot[]> slots_;
+  // Written rarely: when the size reaches a new high, or a constructor throws.
+  alignas(kCacheLine) HighWatermark high_watermark_{positions_.capacity()};
+  std::atomic<std::uint64_t> holes_pushed_{0};
+  std::atomic<std::uint64_t> holes_popped_{0};
+};
+
+}  // namespace bq::detail

@@ -1,0 +1,117 @@
+// Position arithmetic and slot allocation shared by the MPMC and SPSC rings.
+//
+// A position names one push (or pop) in the queue's history. It is packed as
+// (lap << index_bits) | index, where index < capacity is the slot and lap counts
+// trips round the ring, so any capacity works without a division on the fast
+// path: stepping to the next position is an increment plus one compare.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace bq::detail {
+
+class RingPositions {
+ public:
+  explicit RingPositions(std::size_t capacity)
+      : capacity_(capacity),
+        index_bits_(static_cast<unsigned>(std::bit_width(capacity - 1))),
+        index_mask_((std::uint64_t{1} << index_bits_) - 1) {}
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::size_t index(std::uint64_t pos) const noexcept {
+    return static_cast<std::size_t>(pos & index_mask_);
+  }
+  [[nodiscard]] std::uint64_t lap(std::uint64_t pos) const noexcept { return pos >> index_bits_; }
+  [[nodiscard]] std::uint64_t next(std::uint64_t pos) const noexcept {
+    return index(pos) + 1 == capacity_ ? (pos | index_mask_) + 1 : pos + 1;
+  }
+  /// Returns how many positions precede `pos` (the number of pushes or pops it stands for).
+  [[nodiscard]] std::uint64_t count(std::uint64_t pos) const noexcept {
+    return lap(pos) * capacity_ + index(pos);
+  }
+
+ private:
+  std::size_t capacity_;
+  unsigned index_bits_;
+  std::uint64_t index_mask_;
+};
+
+/// Returns `capacity` if slots of `slot_size` bytes can be allocated for it; throws
+/// std::invalid_argument for 0 and std::length_error for what cannot be allocated.
+inline std::size_t checked_capacity(std::size_t capacity, std::size_t slot_size) {
+  if (capacity == 0) {
+    throw std::invalid_argument("bq: capacity 0 is invalid; capacity must be at least 1");
+  }
+  // 2^40 slots keeps lap counters far from overflow and is beyond any real memory.
+  constexpr std::size_t kMaxSlots = std::size_t{1} << 40;
+  if (capacity > kMaxSlots || capacity > std::numeric_limits<std::size_t>::max() / slot_size) {
+    throw std::length_error("bq: capacity " + std::to_string(capacity) +
+                            " is too large; at most " + std::to_string(kMaxSlots) +
+                            " slots and the memory they need can be allocated");
+  }
+  return capacity;
+}
+
+/// Allocates `capacity` (already checked) default-initialized slots, turning an
+/// allocation failure into a std::length_error that names the capacity.
+template <class Slot>
+std::unique_ptr<Slot[]> allocate_slots(std::size_t capacity) {
+  try {
+    return std::unique_ptr<Slot[]>(new Slot[capacity]);
+  } catch (const std::bad_alloc&) {
+    throw std::length_error("bq: capacity " + std::to_string(capacity) + " needs " +
+                            std::to_string(capacity * sizeof(Slot)) +
+                            " bytes, which could not be allocated");
+  }
+}
+
+/// The largest size a ring has held, kept without a shared write per push: a
+/// push samples the size only when its slot index is a multiple of a stride
+/// (1 below capacity 128, so exact there; at most capacity/64 above), and the
+/// sampling push reads head with a relaxed load, as a statistic may.
+class HighWatermark {
+ public:
+  explicit HighWatermark(std::size_t capacity)
+      : stride_mask_(std::bit_floor(std::max<std::size_t>(1, capacity / 64)) - 1) {}
+
+  [[nodiscard]] bool should_sample(std::size_t slot_index) const noexcept {
+    return (slot_index & stride_mask_) == 0;
+  }
+  /// Records the size implied by a push count and a pop count read after it
+  /// (pops may have overtaken: then the size is unknown and nothing is recorded).
+  void sample(std::uint64_t pushes, std::uint64_t pops) noexcept {
+    if (pushes > pops) raise_to(pushes - pops);
+  }
+  void raise_to(std::uint64_t size) noexcept {
+    std::uint64_t seen = value_.load(std::memory_order_relaxed);
+    while (size > seen &&
+           !value_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+    }
+  }
+  void reset_to(std::uint64_t size) noexcept { value_.store(size, std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t get() const noexcept {
+    return value_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::size_t stride_mask_;
+  std::atomic<std::uint64_t> value_{0};
+};
+
+/// Raw, suitably aligned storage for one T, constructed and destroyed by the ring.
+template <class T>
+struct Storage {
+  alignas(T) unsigned char bytes[sizeof(T)];
+  T* get() noexcept { return std::launder(reinterpret_cast<T*>(bytes)); }
+};
+
+}  // namespace bq::detail

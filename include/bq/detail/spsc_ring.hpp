@@ -1,0 +1,169 @@
+// SpscRing: the ring behind BoundedQueue<T, P, Spsc> when P never evicts.
+//
+// One pushing thread and one popping thread at a time, so head_ and tail_ are
+// each written by one side with plain release stores and no read-modify-write;
+// each side keeps a private copy of the other's index and re-reads the shared
+// one only when its copy says full (or empty). Slots hold just the item.
+//
+// What the MPMC ring gets from its CAS, this ring gets from asymmetric fences:
+// the pusher and popper pay a compiler barrier, a thread about to sleep (or
+// close()) pays a membarrier system call.
+//
+// close() must not let a push that missed the flag land after pops have seen
+// "closed and empty". So it runs in two steps: set closing_ (pushes now fail),
+// wait until no push is in flight (in_push_ is the pusher's own flag, ordered
+// against closing_ by the fence pair), then set closed_, which pops trust.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <utility>
+
+#include "asymmetric_fence.hpp"
+#include "cache_line.hpp"
+#include "mpmc_ring.hpp"
+#include "ring_storage.hpp"
+
+namespace bq::detail {
+
+template <class T>
+class SpscRing {
+ public:
+  explicit SpscRing(std::size_t capacity)
+      : positions_(checked_capacity(capacity, sizeof(Slot))),
+        slots_(allocate_slots<Slot>(capacity)) {}
+
+  SpscRing(const SpscRing&) = delete;
+  SpscRing& operator=(const SpscRing&) = delete;
+
+  ~SpscRing() {
+    const std::uint64_t tail = tail_.load(std::memory_order_acquire);
+    for (std::uint64_t pos = head_.load(std::memory_order_acquire); pos != tail;
+         pos = positions_.next(pos)) {
+      slot_at(pos).get()->~T();
+    }
+  }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
+
+  template <class Construct>
+  RingStatus try_push(Construct&& construct) {
+    // Announce the push before reading closing_; close() reads the two in the
+    // opposite order, and the fence pair makes sure one sees the other.
+    in_push_.store(true, std::memory_order_relaxed);
+    fence_.light();
+    struct EndPush {
+      std::atomic<bool>& in_push;
+      ~EndPush() { in_push.store(false, std::memory_order_release); }
+    } end_push{in_push_};
+    if (closing_.load(std::memory_order_relaxed)) return RingStatus::closed;
+
+    const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
+    if (positions_.count(pos) - positions_.count(cached_head_) >= capacity()) {
+      cached_head_ = head_.load(std::memory_order_acquire);
+      if (positions_.count(pos) - positions_.count(cached_head_) >= capacity()) {
+        return RingStatus::full;
+      }
+    }
+    construct(static_cast<void*>(slot_at(pos).bytes));  // throws: nothing published
+    // Release: the item's construction happens-before the popper's acquire of tail_.
+    tail_.store(positions_.next(pos), std::memory_order_release);
+    if (high_watermark_.should_sample(positions_.index(pos))) {
+      high_watermark_.sample(positions_.count(pos) + 1,
+                             positions_.count(head_.load(std::memory_order_relaxed)));
+    }
+    return RingStatus::ok;
+  }
+
+  template <class Consume>
+  RingStatus try_pop(Consume&& consume) {
+    const std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
+    if (pos == cached_tail_) {
+      cached_tail_ = tail_.load(std::memory_order_acquire);
+      if (pos == cached_tail_) {
+        if (!closed_.load(std::memory_order_acquire)) return RingStatus::full;
+        // closed_ is set only after the last push published its tail: re-read.
+        cached_tail_ = tail_.load(std::memory_order_acquire);
+        if (pos == cached_tail_) return RingStatus::closed;
+      }
+    }
+    struct Release {
+      SpscRing& ring;
+      std::uint64_t pos;
+      ~Release() {
+        ring.slot_at(pos).get()->~T();
+        // Release: the item's destruction happens-before the pusher reuses the slot.
+        ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
+      }
+    } release{*this, pos};
+    consume(*slot_at(pos).get());
+    return RingStatus::ok;
+  }
+
+  void close() noexcept {
+    closing_.store(true, std::memory_order_relaxed);
+    fence_.heavy();
+    // A push that read closing_ == false before the fence is at most one item
+    // construction away from publishing; wait for it.
+    while (in_push_.load(std::memory_order_acquire)) std::this_thread::yield();
+    closed_.store(true, std::memory_order_release);
+  }
+
+  [[nodiscard]] bool is_closed() const noexcept {
+    return closing_.load(std::memory_order_acquire);
+  }
+
+  [[nodiscard]] bool pop_may_proceed() const noexcept {
+    return closed_.load(std::memory_order_relaxed) ||
+           tail_.load(std::memory_order_relaxed) != head_.load(std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] bool push_may_proceed() const noexcept {
+    return closing_.load(std::memory_order_relaxed) ||
+           positions_.count(tail_.load(std::memory_order_relaxed)) -
+                   positions_.count(head_.load(std::memory_order_relaxed)) <
+               capacity();
+  }
+
+  [[nodiscard]] std::uint64_t push_count() const noexcept {
+    return positions_.count(tail_.load(std::memory_order_acquire));
+  }
+  [[nodiscard]] std::uint64_t pop_count() const noexcept {
+    return positions_.count(head_.load(std::memory_order_acquire));
+  }
+  [[nodiscard]] static constexpr std::uint64_t holes_pushed() noexcept { return 0; }
+  [[nodiscard]] static constexpr std::uint64_t holes_popped() noexcept { return 0; }
+  [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
+  [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
+
+  /// After a push or pop, before has_waiters(): the cheap half of the pair.
+  void signaller_fence() const noexcept { fence_.light(); }
+  /// After prepare_wait(), before the re-check: the expensive half.
+  void waiter_fence() const noexcept { fence_.heavy(); }
+
+ private:
+  using Slot = Storage<T>;
+
+  Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
+
+  // The pusher's line: what it publishes, and its private copy of head_.
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
+  std::uint64_t cached_head_ = 0;
+  // The pusher's private line: nobody but close() reads it.
+  alignas(kCacheLine) std::atomic<bool> in_push_{false};
+  // The popper's line.
+  alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+  std::uint64_t cached_tail_ = 0;
+  // Read-mostly.
+  alignas(kCacheLine) const RingPositions positions_;
+  const std::unique_ptr<Slot[]> slots_;
+  const AsymmetricFence fence_;
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> closed_{false};
+  alignas(kCacheLine) HighWatermark high_watermark_{positions_.capacity()};
+};
+
+}  // namespace bq::detail

@@ -1,0 +1,101 @@
+// Deadlines and spinning for BoundedQueue's waits.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "cache_line.hpp"
+
+namespace bq::detail {
+
+using Clock = std::chrono::steady_clock;
+
+/// Converts a timeout to an absolute steady_clock deadline without overflow:
+/// zero or negative is "now", anything beyond a century is "never".
+template <class Rep, class Period>
+Clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) noexcept {
+  const auto now = Clock::now();
+  if (timeout <= timeout.zero()) return now;
+  using Years = std::chrono::duration<double, std::ratio<31556952>>;
+  if (std::chrono::duration_cast<Years>(timeout).count() >= 100.0) return Clock::time_point::max();
+  return now + std::chrono::ceil<Clock::duration>(timeout);
+}
+
+/// Converts a steady_clock time point of any precision to the clock's own,
+/// saturating at time_point::max() instead of overflowing.
+template <class Duration>
+Clock::time_point saturate(std::chrono::time_point<Clock, Duration> when) noexcept {
+  using Seconds = std::chrono::duration<double>;
+  constexpr double kLimit = 1e9 * 3;  // ~95 years of uptime: beyond it, never.
+  const double secs = std::chrono::duration_cast<Seconds>(when.time_since_epoch()).count();
+  if (secs >= kLimit) return Clock::time_point::max();
+  if (secs <= -kLimit) return Clock::time_point::min();
+  return Clock::time_point(std::chrono::ceil<Clock::duration>(when.time_since_epoch()));
+}
+
+/// When a push or pop may wait: not at all, until a fixed time, or for the
+/// queue's configured timeout from the moment it first has to wait (so a push
+/// that never finds the queue full never reads the clock).
+class Deadline {
+ public:
+  static Deadline none() noexcept { return Deadline(Clock::time_point::min(), false); }
+  static Deadline at(Clock::time_point when) noexcept { return Deadline(when, false); }
+  static Deadline after_first_wait(std::chrono::milliseconds timeout) noexcept {
+    return Deadline(Clock::time_point() + timeout, true);
+  }
+
+  /// Returns the absolute deadline (fixing a lazy one now).
+  Clock::time_point get() noexcept {
+    if (lazy_) {
+      when_ = deadline_after(when_.time_since_epoch());
+      lazy_ = false;
+    }
+    return when_;
+  }
+
+  /// Returns true if waiting is over (or was never allowed).
+  bool passed() noexcept {
+    if (!lazy_ && when_ == Clock::time_point::min()) return true;
+    const auto when = get();
+    return when != Clock::time_point::max() && Clock::now() >= when;
+  }
+
+ private:
+  Deadline(Clock::time_point when, bool lazy) noexcept : when_(when), lazy_(lazy) {}
+  Clock::time_point when_;
+  bool lazy_;
+};
+
+/// Exponential spinning for the short waits on a slot another thread is
+/// half-way through; past a few microseconds it yields the CPU instead, since
+/// that thread may have been preempted.
+class Backoff {
+ public:
+  void pause() noexcept {
+    if (round_ < kSpinRounds) {
+      for (int i = 0; i < (1 << round_); ++i) cpu_relax();
+      ++round_;
+    } else {
+      std::this_thread::yield();
+    }
+  }
+
+ private:
+  static constexpr int kSpinRounds = 7;  // 1 + 2 + ... + 64 pauses before yielding
+  int round_ = 0;
+};
+
+/// Spins briefly until `ready()` before a caller parks: an item or a free slot
+/// usually shows up within microseconds, far sooner than a sleep and wake-up.
+template <class Ready>
+bool spin_until(Ready&& ready) noexcept {
+  constexpr int kChecks = 128;
+  for (int i = 0; i < kChecks; ++i) {
+    if (ready()) return true;
+    for (int j = 0; j < 8; ++j) cpu_relax();
+  }
+  return ready();
+}
+
+}  // namespace bq::detail
