@@ -1,0 +1,129 @@
+// Tests for check_health / metrics_delta in <bq/health.hpp>.
+#include <bq/health.hpp>
+
+#include <catch2/catch.hpp>
+
+namespace {
+
+bq::QueueMetrics with_size(std::size_t size, std::size_t capacity = 100) {
+  bq::QueueMetrics metrics;
+  metrics.capacity = capacity;
+  metrics.size = size;
+  metrics.high_watermark = size;
+  metrics.pushed = size;
+  return metrics;
+}
+
+}  // namespace
+
+static_assert(bq::HealthStatus::ok < bq::HealthStatus::warning &&
+                  bq::HealthStatus::warning < bq::HealthStatus::critical,
+              "statuses are ordered by severity");
+static_assert(noexcept(bq::metrics_delta(bq::QueueMetrics{}, bq::QueueMetrics{})));
+
+TEST_CASE("check_health reports ok with no reasons for a quiet queue", "[health]") {
+  const auto report = bq::check_health(with_size(10));
+  CHECK(report.status == bq::HealthStatus::ok);
+  CHECK(report.ok());
+  CHECK(report.reasons.empty());
+  CHECK(bq::check_health(bq::QueueMetrics{}).ok());  // Default snapshot: capacity 0.
+}
+
+TEST_CASE("check_health warns at the warning utilization and is critical at the critical one",
+          "[health]") {
+  CHECK(bq::check_health(with_size(79)).status == bq::HealthStatus::ok);
+
+  const auto warning = bq::check_health(with_size(80));
+  CHECK(warning.status == bq::HealthStatus::warning);
+  REQUIRE(warning.reasons.size() == 1);
+  CHECK(warning.reasons[0] ==
+        "utilization 80% (80 of 100) is at or above the warning threshold 80%");
+
+  CHECK(bq::check_health(with_size(94)).status == bq::HealthStatus::warning);
+  const auto critical = bq::check_health(with_size(95));
+  CHECK(critical.status == bq::HealthStatus::critical);
+  REQUIRE(critical.reasons.size() == 1);
+  CHECK_THAT(critical.reasons[0], Catch::Contains("critical threshold 95%"));
+}
+
+TEST_CASE("check_health judges lost items against the items offered", "[health]") {
+  auto metrics = with_size(0);
+  metrics.pushed = 1000;
+  metrics.popped = 990;
+  metrics.dropped_oldest = 10;  // 10 of 1000 offered: exactly the critical ratio, not above.
+  auto report = bq::check_health(metrics);
+  CHECK(report.status == bq::HealthStatus::warning);
+  REQUIRE(report.reasons.size() == 1);
+  CHECK(report.reasons[0] ==
+        "lost 10 of 1000 offered items (1%: 10 oldest evicted, 0 newest dropped, 0 timed out), "
+        "above the warning threshold 0%");
+
+  metrics.timed_out = 1;  // 11 of 1001.
+  report = bq::check_health(metrics);
+  CHECK(report.status == bq::HealthStatus::critical);
+  CHECK_THAT(report.reasons[0],
+             Catch::Contains("1 timed out") && Catch::Contains("critical threshold 1%"));
+
+  bq::HealthThresholds lenient;
+  lenient.warn_loss_ratio = 0.05;
+  lenient.critical_loss_ratio = 0.5;
+  CHECK(bq::check_health(metrics, lenient).ok());
+}
+
+TEST_CASE("check_health does not count pushes refused after close", "[health]") {
+  auto metrics = with_size(0);
+  metrics.rejected_closed = 500;
+  CHECK(bq::check_health(metrics).ok());
+}
+
+TEST_CASE("check_health lists critical reasons before warnings", "[health]") {
+  auto metrics = with_size(99);
+  metrics.pushed = 1000;
+  metrics.dropped_newest = 1;  // 1 of 1001: a warning.
+  const auto report = bq::check_health(metrics);
+  CHECK(report.status == bq::HealthStatus::critical);
+  REQUIRE(report.reasons.size() == 2);
+  CHECK_THAT(report.reasons[0], Catch::StartsWith("utilization 99%"));
+  CHECK_THAT(report.reasons[1], Catch::StartsWith("lost 1 of 1001"));
+}
+
+TEST_CASE("check_health never divides by zero on a torn snapshot", "[health]") {
+  bq::QueueMetrics metrics;
+  metrics.capacity = 4;
+  metrics.dropped_oldest = 3;  // Evictions seen, their pushes not.
+  const auto report = bq::check_health(metrics);
+  CHECK(report.status == bq::HealthStatus::critical);
+  CHECK_THAT(report.reasons[0], Catch::StartsWith("lost 3 of 3 offered items (100%"));
+}
+
+TEST_CASE("HealthThresholds::from takes the warning utilization from a config", "[health]") {
+  bq::QueueConfig config;
+  config.warn_utilization = 0.5;
+  auto thresholds = bq::HealthThresholds::from(config);
+  CHECK(thresholds.warn_utilization == 0.5);
+  CHECK(thresholds.critical_utilization == 0.95);
+  CHECK(bq::check_health(with_size(50), thresholds).status == bq::HealthStatus::warning);
+
+  config.warn_utilization = 0.99;
+  thresholds = bq::HealthThresholds::from(config);
+  CHECK(thresholds.critical_utilization == 0.99);
+}
+
+TEST_CASE("metrics_delta subtracts counters and keeps the gauges of the later snapshot",
+          "[health]") {
+  bq::QueueMetrics before{10, 5, 9, 100, 95, 3, 2, 1, 0};
+  bq::QueueMetrics now{10, 2, 7, 150, 148, 4, 2, 5, 6};
+  const auto delta = bq::metrics_delta(now, before);
+  CHECK(delta == bq::QueueMetrics{10, 2, 7, 50, 53, 1, 0, 4, 6});
+  // A counter that went down (another queue, a restart) counts as no increase.
+  CHECK(bq::metrics_delta(before, now).pushed == 0);
+  // A window with losses is judged on the window alone.
+  CHECK(bq::check_health(delta).status == bq::HealthStatus::critical);
+  CHECK(bq::check_health(bq::metrics_delta(now, now)).ok());
+}
+
+TEST_CASE("to_string names every health status", "[health]") {
+  CHECK(bq::to_string(bq::HealthStatus::ok) == "ok");
+  CHECK(bq::to_string(bq::HealthStatus::warning) == "warning");
+  CHECK(bq::to_string(bq::HealthStatus::critical) == "critical");
+}
