@@ -1,0 +1,41 @@
+// Comparison row: moodycamel::BlockingConcurrentQueue (Debian libconcurrentqueue-dev).
+// The queue is unbounded; bounded at 1024 here by preallocating that much and enqueuing only
+// with try_enqueue (which never allocates), spinning while it fails. Dequeue parks natively.
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
+#include "common.hpp"
+
+namespace bq_bench {
+namespace {
+
+class BlockingConcurrentQueueAdapter {
+ public:
+  static constexpr bool kMultiProducer = true;
+  static constexpr std::string_view kPushWait = kSpinYield;
+  static constexpr std::string_view kPopWait = kParks;
+
+  explicit BlockingConcurrentQueueAdapter(std::size_t capacity) : queue_(capacity) {}
+  void push(std::uint64_t item) {
+    spin_until([&] { return queue_.try_enqueue(item); });
+  }
+  std::uint64_t pop() {
+    std::uint64_t item = 0;
+    queue_.wait_dequeue(item);
+    return item;
+  }
+  bool try_push(std::uint64_t item) { return queue_.try_enqueue(item); }
+  bool try_pop(std::uint64_t& item) { return queue_.try_dequeue(item); }
+
+ private:
+  moodycamel::BlockingConcurrentQueue<std::uint64_t> queue_;
+};
+
+const bool registered = [] {
+  benchmark::AddCustomContext("queue:mc_blockingconcurrentqueue",
+                              "moodycamel BlockingConcurrentQueue (try_enqueue, wait_dequeue)");
+  register_queue<BlockingConcurrentQueueAdapter>("mc_blockingconcurrentqueue");
+  return true;
+}();
+
+}  // namespace
+}  // namespace bq_bench

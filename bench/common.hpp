@@ -1,0 +1,439 @@
+// The scenarios of the queue comparison, written once and run on every queue through a
+// small adapter (one per queue, in bench_<queue>.cpp). bench/README.md describes each
+// scenario; this header is the definition.
+//
+// An adapter wraps one queue of std::uint64_t items (capacity kCapacity) and provides
+//   static constexpr bool kMultiProducer;       // may run the 2P2C scenario
+//   static constexpr std::string_view kPushWait, kPopWait;  // how a blocking push/pop waits
+//   explicit Adapter(std::size_t capacity);
+//   void push(std::uint64_t);                   // blocks (natively or by spinning) until queued
+//   std::uint64_t pop();                        // blocks until an item is there
+// and, where the queue has them,
+//   bool try_push(std::uint64_t);  bool try_pop(std::uint64_t&);
+//   void push_drop_oldest(std::uint64_t);       // a native "overwrite the oldest when full"
+//   bool push_for(std::uint64_t, std::chrono::microseconds);  // false on timeout
+//   bool verify(std::uint64_t transferred, std::uint64_t evicted) const;  // own counters agree
+//   std::uint64_t read_metrics() const;         // a metrics snapshot (overhead scenario)
+// A scenario that needs an operation the queue lacks is not registered for it.
+//
+// Every scenario checks what came out of the queue (sums, counts, per-producer order,
+// exact values), and reports a failed check with SkipWithError, so a broken queue
+// shows up as an error row instead of a good number.
+#pragma once
+
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace bq_bench {
+
+/// The capacity every queue is built with (some round it; try_push_full reports what they hold).
+inline constexpr std::size_t kCapacity = 1024;
+/// Items moved per iteration of a throughput scenario (split between the producers).
+inline constexpr std::uint64_t kTransferItems = std::uint64_t{1} << 19;
+/// How long the blocked-consumer scenario keeps its consumer waiting.
+inline constexpr std::chrono::milliseconds kBlockedFor{1000};
+
+inline constexpr std::string_view kParks = "parks";
+inline constexpr std::string_view kSpins = "spins";
+inline constexpr std::string_view kSpinYield = "spin+yield (emulated)";
+
+/// Tells the CPU we are in a spin loop (frees the sibling hyper-thread, saves power).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+/// The emulated blocking wait for queues without one: 64 pauses, then yield per retry.
+template <class TryOnce>
+inline void spin_until(TryOnce&& try_once) {
+  for (int spins = 0; !try_once();) {
+    if (spins < 64) {
+      ++spins;
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+/// Returns the CPU time (user + system) the calling thread has used, in milliseconds.
+inline double thread_cpu_ms() noexcept {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  const auto ms = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) * 1e-3;
+  };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+/// Repetitions per benchmark: BQ_BENCH_REPETITIONS (default 5); scripts/bench.sh sets it.
+inline int repetitions() {
+  const char* text = std::getenv("BQ_BENCH_REPETITIONS");
+  const int reps = text != nullptr ? std::atoi(text) : 5;
+  return std::clamp(reps, 1, 100);
+}
+
+// ---------------------------------------------------------------------------
+// Items: producer p sends (seq << 8) | (p + 1), seq = 0, 1, ...; never 0 (atomic_queue's
+// AtomicQueue reserves 0 as its empty marker), and each item says who sent it and when.
+
+inline constexpr int kMaxProducers = 8;
+
+constexpr std::uint64_t make_item(int producer, std::uint64_t seq) noexcept {
+  return (seq << 8) | static_cast<std::uint64_t>(producer + 1);
+}
+
+/// Sum of every item producer `producer` sends when it sends `count` of them.
+constexpr std::uint64_t producer_sum(int producer, std::uint64_t count) noexcept {
+  return (count * (count - 1) / 2) * 256 + count * static_cast<std::uint64_t>(producer + 1);
+}
+
+/// What one consumer saw: count, sum, and whether each producer's items came in order.
+struct Checker {
+  std::uint64_t count = 0;
+  std::uint64_t sum = 0;
+  std::array<std::uint64_t, kMaxProducers> next_seq{};  // smallest seq still acceptable
+  bool in_order = true;
+
+  void take(std::uint64_t item) noexcept {
+    const auto producer = static_cast<std::size_t>(item & 0xff) - 1;
+    const std::uint64_t seq = item >> 8;
+    if (producer >= kMaxProducers || seq < next_seq[producer]) {
+      in_order = false;
+    } else {
+      next_seq[producer] = seq + 1;
+    }
+    sum += item;
+    ++count;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Scenarios.
+
+/// `producers` threads each push kTransferItems / producers items while `consumers`
+/// threads (the benchmark thread is one of them) each pop an equal share, all blocking.
+/// Each iteration builds a fresh queue and fresh threads. With `metrics_reader`, one more
+/// thread takes a metrics snapshot every 100 us for the whole transfer.
+template <class Q>
+void throughput(benchmark::State& state, int producers, int consumers, bool metrics_reader) {
+  const std::uint64_t per_producer = kTransferItems / static_cast<std::uint64_t>(producers);
+  const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
+  const std::uint64_t per_consumer = total / static_cast<std::uint64_t>(consumers);
+  std::uint64_t expected_sum = 0;
+  for (int p = 0; p < producers; ++p) expected_sum += producer_sum(p, per_producer);
+
+  std::string error;
+  std::uint64_t snapshots = 0;
+  for (auto _ : state) {
+    auto queue = std::make_unique<Q>(kCapacity);
+    std::vector<Checker> checkers(static_cast<std::size_t>(consumers));
+    std::vector<std::thread> threads;
+    std::atomic<bool> transfer_done{false};
+    for (int p = 0; p < producers; ++p) {
+      threads.emplace_back([&queue, p, per_producer] {
+        for (std::uint64_t seq = 0; seq < per_producer; ++seq) queue->push(make_item(p, seq));
+      });
+    }
+    const auto consume = [&queue, per_consumer](Checker& checker) {
+      for (std::uint64_t i = 0; i < per_consumer; ++i) checker.take(queue->pop());
+    };
+    for (std::size_t c = 1; c < checkers.size(); ++c) {
+      threads.emplace_back([&consume, &checkers, c] { consume(checkers[c]); });
+    }
+    std::thread reader;
+    if constexpr (requires(const Q& q) { q.read_metrics(); }) {
+      if (metrics_reader) {
+        reader = std::thread([&queue, &transfer_done, &snapshots] {
+          std::uint64_t sink = 0;
+          while (!transfer_done.load(std::memory_order_relaxed)) {
+            sink += queue->read_metrics();
+            ++snapshots;
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+          }
+          benchmark::DoNotOptimize(sink);
+        });
+      }
+    }
+    consume(checkers[0]);
+    for (auto& thread : threads) thread.join();
+    transfer_done.store(true, std::memory_order_relaxed);
+    if (reader.joinable()) reader.join();
+
+    std::uint64_t count = 0;
+    std::uint64_t sum = 0;
+    bool in_order = true;
+    for (const auto& checker : checkers) {
+      count += checker.count;
+      sum += checker.sum;
+      in_order = in_order && checker.in_order;
+    }
+    if (count != total || sum != expected_sum) {
+      error = "items lost or duplicated: popped " + std::to_string(count) + " items, sum " +
+              std::to_string(sum) + " (expected " + std::to_string(total) + ", " +
+              std::to_string(expected_sum) + ")";
+    } else if (!in_order) {
+      error = "a consumer saw one producer's items out of order";
+    }
+    if constexpr (requires(Q & q) { q.verify(total, std::uint64_t{0}); }) {
+      if (error.empty() && !queue->verify(total, 0)) error = "the queue's own counters disagree";
+    }
+    if (!error.empty()) break;
+  }
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(total));
+  state.SetLabel("push " + std::string(Q::kPushWait) + ", pop " + std::string(Q::kPopWait));
+  if (metrics_reader) {
+    state.counters["snapshots"] = benchmark::Counter(static_cast<double>(snapshots));
+  }
+}
+
+/// One thread: push one item, pop it back, compare. Time per iteration = one push + one pop.
+template <class Q>
+void push_pop_one_thread(benchmark::State& state) {
+  Q queue(kCapacity);
+  std::uint64_t seq = 0;
+  bool ok = true;
+  for (auto _ : state) {
+    const std::uint64_t item = make_item(0, seq++);
+    queue.push(item);
+    ok &= queue.pop() == item;
+  }
+  if (!ok) state.SkipWithError("popped a different item than was pushed");
+}
+
+/// Pushes one item into the queue and discards its oldest item when it is full: the
+/// queue's native operation, or else a failed try_push, a try_pop and a try_push.
+template <class Q>
+void push_dropping_oldest(Q& queue, std::uint64_t item) {
+  if constexpr (requires { queue.push_drop_oldest(item); }) {
+    queue.push_drop_oldest(item);
+  } else {
+    while (!queue.try_push(item)) {
+      std::uint64_t evicted = 0;
+      (void)queue.try_pop(evicted);
+    }
+  }
+}
+
+/// One thread pushes into a full queue with drop-oldest; time per iteration = one such push.
+/// Afterwards the queue must hold the newest items, consecutive, ending with the last pushed.
+template <class Q>
+void drop_oldest_full(benchmark::State& state) {
+  Q queue(kCapacity);
+  std::uint64_t seq = 0;
+  for (; seq < 2 * kCapacity; ++seq) push_dropping_oldest(queue, make_item(0, seq));
+  for (auto _ : state) push_dropping_oldest(queue, make_item(0, seq++));
+
+  std::uint64_t held = 0;
+  std::uint64_t expect_seq = 0;
+  bool ok = true;
+  for (std::uint64_t item = 0; queue.try_pop(item); ++held) {
+    const std::uint64_t got = item >> 8;
+    if (held > 0 && got != expect_seq) ok = false;
+    expect_seq = got + 1;
+  }
+  if (!ok || held == 0 || expect_seq != seq) {
+    state.SkipWithError("after drop-oldest pushes the queue did not hold the newest items");
+    return;
+  }
+  if constexpr (requires { queue.verify(held, seq - held); }) {
+    if (!queue.verify(held, seq - held)) {
+      state.SkipWithError("the queue's eviction counter disagrees with what it dropped");
+      return;
+    }
+  }
+  constexpr bool kNative = requires { queue.push_drop_oldest(std::uint64_t{}); };
+  state.SetLabel(kNative ? "native" : "emulated: try_pop+try_push");
+  state.counters["held"] = benchmark::Counter(static_cast<double>(held));
+}
+
+/// One thread calls try_push on a full queue; every call must fail. Also reports how many
+/// items the queue held when it first refused one (its real capacity).
+template <class Q>
+void try_push_full(benchmark::State& state) {
+  Q queue(kCapacity);
+  std::uint64_t held = 0;
+  while (held < 4 * kCapacity && queue.try_push(make_item(0, held))) ++held;
+  const std::uint64_t item = make_item(0, held);
+  bool any_succeeded = false;
+  for (auto _ : state) {
+    any_succeeded |= queue.try_push(item);
+  }
+  if (any_succeeded || held == 4 * kCapacity) {
+    state.SkipWithError("try_push on a full queue succeeded");
+    return;
+  }
+  state.counters["held"] = benchmark::Counter(static_cast<double>(held));
+}
+
+/// A consumer blocks in pop() on an empty queue; one second later the benchmark thread
+/// pushes one item. Reports the CPU time the consumer thread used meanwhile (cpu_ms).
+template <class Q>
+void blocked_consumer_cpu(benchmark::State& state) {
+  double cpu_ms = 0;
+  double wall_ms = 0;
+  bool ok = true;
+  for (auto _ : state) {
+    Q queue(kCapacity);
+    std::atomic<bool> started{false};
+    std::uint64_t got = 0;
+    double used = 0;
+    std::thread consumer([&] {
+      const double before = thread_cpu_ms();
+      started.store(true, std::memory_order_release);
+      got = queue.pop();
+      used = thread_cpu_ms() - before;
+    });
+    while (!started.load(std::memory_order_acquire)) std::this_thread::yield();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(kBlockedFor);
+    queue.push(make_item(0, 42));
+    consumer.join();
+    wall_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    cpu_ms += used;
+    ok &= got == make_item(0, 42);
+  }
+  if (!ok) {
+    state.SkipWithError("the blocked consumer popped the wrong item");
+    return;
+  }
+  const auto n = static_cast<double>(state.iterations());
+  state.counters["cpu_ms"] = benchmark::Counter(cpu_ms / n);
+  state.counters["wall_ms"] = benchmark::Counter(wall_ms / n);
+  state.SetLabel("pop " + std::string(Q::kPopWait));
+}
+
+/// push_for with a `timeout_us` timeout on a full queue that nobody drains: every call must
+/// time out, and never early. Reports the mean time a call took (actual_us) and the worst.
+template <class Q>
+void push_for_timeout(benchmark::State& state, int timeout_us) {
+  Q queue(kCapacity);
+  while (queue.try_push(make_item(0, 1))) {
+  }
+  const std::chrono::microseconds timeout(timeout_us);
+  double total_us = 0;
+  double worst_us = 0;
+  bool early = false;
+  bool pushed = false;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pushed |= queue.push_for(make_item(0, 2), timeout);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    early |= took < timeout;
+    const double us = std::chrono::duration<double, std::micro>(took).count();
+    total_us += us;
+    worst_us = std::max(worst_us, us);
+  }
+  if (pushed || early) {
+    state.SkipWithError(pushed ? "push_for on a full queue succeeded"
+                               : "push_for returned before its timeout");
+    return;
+  }
+  state.counters["requested_us"] = benchmark::Counter(timeout_us);
+  state.counters["actual_us"] =
+      benchmark::Counter(total_us / static_cast<double>(state.iterations()));
+  state.counters["worst_us"] = benchmark::Counter(worst_us);
+}
+
+// ---------------------------------------------------------------------------
+// Registration. Benchmark names are "<scenario>/<queue id>"; scripts/bench.sh runs each
+// queue id in its own process and bench/report.py turns names into table cells.
+
+inline void add_statistics(benchmark::internal::Benchmark* bench) {
+  bench
+      ->ComputeStatistics(
+          "min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
+      ->ComputeStatistics("max", [](const std::vector<double>& v) {
+        return *std::max_element(v.begin(), v.end());
+      });
+}
+
+inline benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* bench, int reps) {
+  bench->Repetitions(reps)->ReportAggregatesOnly(true)->UseRealTime();
+  add_statistics(bench);
+  return bench;
+}
+
+/// Registers every scenario `Q` supports under queue id `id`. `DropQ` is the adapter used
+/// for drop_oldest_full (bq measures that with its DropOldest policy, not Block).
+template <class Q, class DropQ = Q>
+void register_queue(const std::string& id) {
+  const int reps = repetitions();
+  configure(
+      benchmark::RegisterBenchmark(("throughput_1p1c/" + id).c_str(),
+                                   [](benchmark::State& s) { throughput<Q>(s, 1, 1, false); }),
+      reps);
+  if constexpr (Q::kMultiProducer) {
+    configure(
+        benchmark::RegisterBenchmark(("throughput_2p2c/" + id).c_str(),
+                                     [](benchmark::State& s) { throughput<Q>(s, 2, 2, false); }),
+        reps);
+  }
+  if constexpr (requires(const Q& q) { q.read_metrics(); }) {
+    configure(
+        benchmark::RegisterBenchmark(("throughput_1p1c_metrics_reader/" + id).c_str(),
+                                     [](benchmark::State& s) { throughput<Q>(s, 1, 1, true); }),
+        reps);
+  }
+  configure(benchmark::RegisterBenchmark(("push_pop_1thread/" + id).c_str(),
+                                         [](benchmark::State& s) { push_pop_one_thread<Q>(s); }),
+            reps);
+  constexpr bool kCanDrop = requires(DropQ & q, std::uint64_t v) { q.push_drop_oldest(v); }
+  || requires(DropQ & q, std::uint64_t v) {
+    q.try_push(v);
+    q.try_pop(v);
+  };
+  if constexpr (kCanDrop) {
+    configure(benchmark::RegisterBenchmark(("drop_oldest_full/" + id).c_str(),
+                                           [](benchmark::State& s) { drop_oldest_full<DropQ>(s); }),
+              reps);
+  }
+  if constexpr (requires(Q & q, std::uint64_t v) { q.try_push(v); }) {
+    configure(benchmark::RegisterBenchmark(("try_push_full/" + id).c_str(),
+                                           [](benchmark::State& s) { try_push_full<Q>(s); }),
+              reps);
+  }
+  configure(benchmark::RegisterBenchmark(("blocked_consumer_cpu/" + id).c_str(),
+                                         [](benchmark::State& s) { blocked_consumer_cpu<Q>(s); }),
+            std::min(reps, 3))
+      ->Iterations(1);
+  if constexpr (requires(Q & q, std::uint64_t v) {
+                  q.try_push(v);
+                  q.push_for(v, std::chrono::microseconds{});
+                }) {
+    configure(
+        benchmark::RegisterBenchmark(("push_for_1ms/" + id).c_str(),
+                                     [](benchmark::State& s) { push_for_timeout<Q>(s, 1000); }),
+        std::min(reps, 3))
+        ->Iterations(100);
+    configure(
+        benchmark::RegisterBenchmark(("push_for_10ms/" + id).c_str(),
+                                     [](benchmark::State& s) { push_for_timeout<Q>(s, 10000); }),
+        std::min(reps, 3))
+        ->Iterations(20);
+  }
+}
+
+}  // namespace bq_bench
