@@ -1,0 +1,386 @@
+// Records short concurrent histories of a queue for the linearizability checker.
+//
+// A Plan says, for one round, the queue's capacity and push timeout, the items pushed
+// before the threads start, and each thread's script of calls. A Recorder<Q> keeps a few
+// worker threads alive across rounds (creating threads per round would serialize them),
+// releases them together, and stamps every call with the shared atomic clock before and
+// after it. Every item is a distinct int, so the checker can tell items apart. Random
+// busy-waits between calls shift the threads against each other from round to round.
+#pragma once
+
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "checker.hpp"
+
+namespace bq::lin {
+
+/// Every queue call the histories exercise.
+enum class Call : std::uint8_t {
+  push,               // push(T&&): the policy, waiting up to config().block_timeout
+  push_copy,          // push(const T&)
+  emplace,            // emplace(int)
+  push_for_zero,      // push_for(item, 0ms)
+  push_for_negative,  // push_for(item, -5ms)
+  push_for_short,     // push_for(item, 200us)
+  push_until_past,    // push_until(item, now - 1s)
+  push_until_short,   // push_until(item, now + 200us)
+  try_push,           // try_push(T&&)
+  try_emplace,        // try_emplace(int)
+  force_push,         // force_push(T&&)
+  pop,                // pop(): waits until an item or closed (only when a close is planned)
+  try_pop,            // try_pop()
+  pop_for_zero,       // pop_for(0ms)
+  pop_for_negative,   // pop_for(-5ms)
+  pop_for_short,      // pop_for(200us)
+  pop_until_past,     // pop_until(now - 1s)
+  pop_until_short,    // pop_until(now + 200us)
+  close,              // close()
+};
+
+inline constexpr bool is_push(Call c) noexcept { return c <= Call::force_push; }
+
+/// Returns the name of `call` as the message of a failure shows it.
+inline const char* label(Call call) noexcept {
+  switch (call) {
+    case Call::push: return "push";
+    case Call::push_copy: return "push(const&)";
+    case Call::emplace: return "emplace";
+    case Call::push_for_zero: return "push_for(0)";
+    case Call::push_for_negative: return "push_for(-5ms)";
+    case Call::push_for_short: return "push_for(200us)";
+    case Call::push_until_past: return "push_until(past)";
+    case Call::push_until_short: return "push_until(+200us)";
+    case Call::try_push: return "try_push";
+    case Call::try_emplace: return "try_emplace";
+    case Call::force_push: return "force_push";
+    case Call::pop: return "pop";
+    case Call::try_pop: return "try_pop";
+    case Call::pop_for_zero: return "pop_for(0)";
+    case Call::pop_for_negative: return "pop_for(-5ms)";
+    case Call::pop_for_short: return "pop_for(200us)";
+    case Call::pop_until_past: return "pop_until(past)";
+    case Call::pop_until_short: return "pop_until(+200us)";
+    case Call::close: return "close";
+  }
+  return "?";
+}
+
+/// One round: a fresh queue, some items pushed first, then every thread runs its script.
+struct Plan {
+  std::size_t capacity = 1;
+  std::chrono::milliseconds block_timeout{0};
+  int prefill = 0;                            ///< Items try_pushed before the threads start.
+  std::vector<std::vector<Call>> scripts;     ///< One per thread.
+  std::vector<std::vector<unsigned>> pauses;  ///< Busy-wait iterations before each call.
+};
+
+/// What calls a plan may contain.
+struct PlanShape {
+  std::size_t threads = 2;
+  std::size_t max_capacity = 4;
+  std::size_t min_calls = 2;  ///< Per thread.
+  std::size_t max_calls = 6;
+  bool spsc = false;       ///< Thread 0 only pushes, thread 1 only pops, thread 2 may close.
+  bool force_push = true;  ///< Whether force_push may appear.
+};
+
+/// Returns a random plan of the given shape. A blocking pop() appears only in a round where
+/// thread 0 (which never blocks) ends with close(), so every pop() returns.
+template <class Rng>
+Plan random_plan(const PlanShape& shape, Rng& rng) {
+  const auto pick = [&](std::size_t lo, std::size_t hi) {
+    return std::uniform_int_distribution<std::size_t>(lo, hi)(rng);
+  };
+  Plan plan;
+  plan.capacity = pick(1, shape.max_capacity);
+  plan.block_timeout = std::chrono::milliseconds(pick(0, 1));
+  plan.prefill = static_cast<int>(pick(0, plan.capacity));
+  const bool closing = pick(0, 9) < 4;
+  plan.scripts.resize(shape.threads);
+  plan.pauses.resize(shape.threads);
+
+  static constexpr Call kPushes[] = {Call::push,
+                                     Call::push_copy,
+                                     Call::emplace,
+                                     Call::push_for_zero,
+                                     Call::push_for_negative,
+                                     Call::push_for_short,
+                                     Call::push_until_past,
+                                     Call::push_until_short,
+                                     Call::try_push,
+                                     Call::try_emplace,
+                                     Call::force_push};
+  static constexpr Call kPops[] = {Call::try_pop,          Call::pop_for_zero,
+                                   Call::pop_for_negative, Call::pop_for_short,
+                                   Call::pop_until_past,   Call::pop_until_short};
+  const auto random_push = [&] {
+    for (;;) {
+      const Call c = kPushes[pick(0, std::size(kPushes) - 1)];
+      if (c != Call::force_push || shape.force_push) return c;
+    }
+  };
+  const auto random_pop = [&](bool may_block) {
+    if (may_block && pick(0, 4) == 0) return Call::pop;
+    return kPops[pick(0, std::size(kPops) - 1)];
+  };
+  // Roles: in half the rounds each thread leans to pushing or popping, else all mix.
+  const bool roles = shape.spsc || pick(0, 1) == 0;
+  for (std::size_t t = 0; t < shape.threads; ++t) {
+    auto& script = plan.scripts[t];
+    const std::size_t calls = pick(shape.min_calls, shape.max_calls);
+    for (std::size_t i = 0; i < calls; ++i) {
+      const bool may_block = closing && t != 0;
+      if (shape.spsc) {
+        if (t == 0) script.push_back(random_push());
+        if (t == 1) script.push_back(random_pop(may_block));
+        continue;
+      }
+      const std::size_t push_percent = roles ? (t % 2 == 0 ? 80 : 20) : 50;
+      script.push_back(pick(0, 99) < push_percent ? random_push() : random_pop(may_block));
+    }
+  }
+  if (closing) {
+    if (shape.spsc) {
+      plan.scripts[shape.threads > 2 ? 2 : 0].push_back(Call::close);
+    } else {
+      plan.scripts[0].push_back(Call::close);
+    }
+    // Sometimes a second close elsewhere: close is idempotent.
+    if (shape.threads > 2 && !shape.spsc && pick(0, 3) == 0) {
+      auto& other = plan.scripts[pick(1, shape.threads - 1)];
+      other.insert(other.begin() + static_cast<std::ptrdiff_t>(pick(0, other.size())), Call::close);
+    }
+  }
+  for (std::size_t t = 0; t < shape.threads; ++t) {
+    for (std::size_t i = 0; i < plan.scripts[t].size(); ++i) {
+      plan.pauses[t].push_back(pick(0, 3) == 0 ? 0U : static_cast<unsigned>(pick(0, 400)));
+    }
+  }
+  return plan;
+}
+
+namespace detail {
+/// Where the eviction handler of the queue under test puts what it is given: each worker
+/// points it at the Op it is running (the handler runs in the pushing thread).
+inline thread_local Op* eviction_sink = nullptr;
+
+inline void pause(unsigned iterations) {
+  for (unsigned i = 0; i < iterations; ++i) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // Keeps the loop from being removed.
+  }
+}
+}  // namespace detail
+
+/// Returns an eviction handler that records each evicted item in the running Op.
+inline auto recording_handler() {
+  return [](int&& item) {
+    if (detail::eviction_sink != nullptr) detail::eviction_sink->evicted.push_back(item);
+  };
+}
+
+/// Whether run_call may call q.force_push() (false for a queue type that rejects it at
+/// compile time, such as a non-evicting Spsc BoundedQueue); specialize to turn it off.
+template <class Q>
+inline constexpr bool supports_force_push = true;
+
+/// Runs `call` on `q` with item `value`, filling in the outputs of `op`.
+template <class Q>
+void run_call(Q& q, Call call, int value, Op& op) {
+  using namespace std::chrono_literals;
+  using clock = std::chrono::steady_clock;
+  op.label = label(call);
+  op.value = value;
+  detail::eviction_sink = &op;
+  switch (call) {
+    case Call::push:
+      op.kind = OpKind::push;
+      op.result = q.push(int{value});
+      break;
+    case Call::push_copy:
+      op.kind = OpKind::push;
+      op.result = q.push(value);
+      break;
+    case Call::emplace:
+      op.kind = OpKind::push;
+      op.result = q.emplace(value);
+      break;
+    case Call::push_for_zero:
+      op.kind = OpKind::push;
+      op.result = q.push_for(int{value}, 0ms);
+      break;
+    case Call::push_for_negative:
+      op.kind = OpKind::push;
+      op.result = q.push_for(int{value}, -5ms);
+      break;
+    case Call::push_for_short:
+      op.kind = OpKind::push;
+      op.result = q.push_for(int{value}, 200us);
+      break;
+    case Call::push_until_past:
+      op.kind = OpKind::push;
+      op.result = q.push_until(int{value}, clock::now() - 1s);
+      break;
+    case Call::push_until_short:
+      op.kind = OpKind::push;
+      op.result = q.push_until(int{value}, clock::now() + 200us);
+      break;
+    case Call::try_push:
+      op.kind = OpKind::try_push;
+      op.ok = q.try_push(int{value});
+      break;
+    case Call::try_emplace:
+      op.kind = OpKind::try_push;
+      op.ok = q.try_emplace(value);
+      break;
+    case Call::force_push: {
+      op.kind = OpKind::force_push;
+      if constexpr (supports_force_push<Q>) {
+        auto r = q.force_push(int{value});
+        op.result = r.result;
+        // The returned item was the first one evicted; any later ones (when another producer
+        // took the freed slot) went to the handler, which has appended them already.
+        if (r.evicted) op.evicted.insert(op.evicted.begin(), *r.evicted);
+      } else {
+        op.kind = OpKind::push;  // Not reached: plans for such queues have no force_push.
+        op.result = q.push(int{value});
+      }
+      break;
+    }
+    case Call::pop:
+      op.kind = OpKind::pop;
+      op.popped = q.pop();
+      break;
+    case Call::try_pop:
+      op.kind = OpKind::try_pop;
+      op.popped = q.try_pop();
+      break;
+    case Call::pop_for_zero:
+      op.kind = OpKind::try_pop;
+      op.popped = q.pop_for(0ms);
+      break;
+    case Call::pop_for_negative:
+      op.kind = OpKind::try_pop;
+      op.popped = q.pop_for(-5ms);
+      break;
+    case Call::pop_for_short:
+      op.kind = OpKind::try_pop;
+      op.popped = q.pop_for(200us);
+      break;
+    case Call::pop_until_past:
+      op.kind = OpKind::try_pop;
+      op.popped = q.pop_until(clock::now() - 1s);
+      break;
+    case Call::pop_until_short:
+      op.kind = OpKind::try_pop;
+      op.popped = q.pop_until(clock::now() + 200us);
+      break;
+    case Call::close:
+      op.kind = OpKind::close;
+      q.close();
+      break;
+  }
+  detail::eviction_sink = nullptr;
+}
+
+/// Runs plans on fresh queues of type Q with a fixed set of worker threads.
+/// Q must be constructible from (const QueueConfig&, handler) with bq::BoundedQueue's API.
+template <class Q>
+class Recorder {
+ public:
+  /// `configure` adjusts the config of each round's queue (e.g. sets QueueConfig::policy).
+  explicit Recorder(std::size_t threads, std::function<void(QueueConfig&)> configure = {})
+      : configure_(std::move(configure)),
+        start_(static_cast<std::ptrdiff_t>(threads + 1)),
+        done_(static_cast<std::ptrdiff_t>(threads + 1)),
+        ops_(threads) {
+    for (std::size_t t = 0; t < threads; ++t) {
+      workers_.emplace_back([this, t] { work(t); });
+    }
+  }
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+  ~Recorder() {
+    stop_ = true;
+    start_.arrive_and_wait();
+    for (auto& w : workers_) w.join();
+  }
+
+  /// Runs `plan` on a new queue and returns the history.
+  History run(const Plan& plan) {
+    QueueConfig config;
+    config.capacity = plan.capacity;
+    config.block_timeout = plan.block_timeout;
+    if (configure_) configure_(config);
+    queue_ = std::make_unique<Q>(config, recording_handler());
+    plan_ = &plan;
+    clock_.store(0);
+    History history;
+    const int prefill_thread = static_cast<int>(workers_.size());
+    for (int i = 0; i < plan.prefill; ++i) {
+      Op op;
+      op.thread = prefill_thread;
+      op.invoke = clock_.fetch_add(1);
+      run_call(*queue_, Call::try_push, 1000 + i, op);
+      op.label = "prefill try_push";
+      op.response = clock_.fetch_add(1);
+      history.push_back(std::move(op));
+    }
+    start_.arrive_and_wait();
+    done_.arrive_and_wait();
+    for (auto& ops : ops_) {
+      for (auto& op : ops) history.push_back(std::move(op));
+      ops.clear();
+    }
+    queue_.reset();
+    return history;
+  }
+
+  /// The queue of the running round (valid only inside run()).
+  Q& queue() { return *queue_; }
+
+ private:
+  void work(std::size_t t) {
+    for (;;) {
+      start_.arrive_and_wait();
+      if (stop_) return;
+      const auto& script = plan_->scripts[t];
+      const auto& pauses = plan_->pauses[t];
+      auto& ops = ops_[t];
+      ops.reserve(script.size());
+      for (std::size_t i = 0; i < script.size(); ++i) {
+        detail::pause(pauses[i]);
+        Op op;
+        op.thread = static_cast<int>(t);
+        const int value = static_cast<int>(t) * 100 + static_cast<int>(i) + 1;
+        op.invoke = clock_.fetch_add(1);
+        run_call(*queue_, script[i], value, op);
+        op.response = clock_.fetch_add(1);
+        ops.push_back(std::move(op));
+      }
+      done_.arrive_and_wait();
+    }
+  }
+
+  std::function<void(QueueConfig&)> configure_;
+  std::barrier<> start_;
+  std::barrier<> done_;
+  std::vector<std::vector<Op>> ops_;
+  std::vector<std::thread> workers_;
+  std::unique_ptr<Q> queue_;
+  const Plan* plan_ = nullptr;
+  std::atomic<std::uint64_t> clock_{0};
+  bool stop_ = false;
+};
+
+}  // namespace bq::lin
