@@ -1,0 +1,340 @@
+// Timeouts of push_for/push_until/pop_for/pop_until and of push() under a waiting
+// policy: zero, negative and past deadlines never wait; huge ones (duration::max(),
+// time_point::max(), any representation) do not overflow into "already expired";
+// a timeout never returns before it is due (measured with steady_clock) and returns
+// within a generous bound after it.
+#include <bq/bounded_queue.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "support/test_util.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using bq_test::Clock;
+using bq_test::CloseAfter;
+using bq_test::ms_since;
+using bq_test::small_config;
+
+using Ptr = std::unique_ptr<int>;
+Ptr make(int value) { return std::make_unique<int>(value); }
+
+// Upper bound on how late a timed wait may return on a loaded machine.
+constexpr double kLateMs = 2000.0;
+
+using FullBlockQueue = bq::BoundedQueue<Ptr, bq::Block>;
+
+/// A Block queue of capacity 1 that is full, with an hour-long config timeout.
+std::unique_ptr<FullBlockQueue> full_block_queue() {
+  auto q = std::make_unique<FullBlockQueue>(small_config(1, 1h));
+  REQUIRE(q->push(make(0)) == bq::PushResult::pushed);
+  return q;
+}
+
+/// Pops one item from `q` after `delay`, in its own thread.
+template <class Queue>
+std::thread pop_later(Queue& q, std::chrono::milliseconds delay) {
+  return std::thread([&q, delay] {
+    std::this_thread::sleep_for(delay);
+    (void)q.try_pop();
+  });
+}
+
+/// Pushes one item into `q` after `delay`, in its own thread.
+template <class Queue>
+std::thread push_later(Queue& q, std::chrono::milliseconds delay) {
+  return std::thread([&q, delay] {
+    std::this_thread::sleep_for(delay);
+    (void)q.push(make(42));
+  });
+}
+
+/// Checks that push_for(timeout) on a full queue waits for room that appears
+/// later instead of treating the huge timeout as expired (or waiting forever).
+template <class Duration>
+void check_push_for_waits(Duration timeout) {
+  auto q = full_block_queue();
+  CloseAfter guard{*q, 5s};
+  std::thread popper = pop_later(*q, 20ms);
+  Ptr item = make(1);
+  const bq::PushResult result = q->push_for(std::move(item), timeout);
+  popper.join();
+  CHECK(result == bq::PushResult::pushed);
+  CHECK(item == nullptr);
+}
+
+template <class Duration>
+void check_push_until_waits(std::chrono::time_point<Clock, Duration> deadline) {
+  auto q = full_block_queue();
+  CloseAfter guard{*q, 5s};
+  std::thread popper = pop_later(*q, 20ms);
+  const bq::PushResult result = q->push_until(make(1), deadline);
+  popper.join();
+  CHECK(result == bq::PushResult::pushed);
+}
+
+template <class Duration>
+void check_pop_for_waits(Duration timeout) {
+  bq::BoundedQueue<Ptr, bq::Block> q{1};
+  CloseAfter guard{q, 5s};
+  std::thread pusher = push_later(q, 20ms);
+  const std::optional<Ptr> item = q.pop_for(timeout);
+  pusher.join();
+  REQUIRE(item.has_value());
+  CHECK(**item == 42);
+}
+
+template <class Duration>
+void check_pop_until_waits(std::chrono::time_point<Clock, Duration> deadline) {
+  bq::BoundedQueue<Ptr, bq::Block> q{1};
+  CloseAfter guard{q, 5s};
+  std::thread pusher = push_later(q, 20ms);
+  const std::optional<Ptr> item = q.pop_until(deadline);
+  pusher.join();
+  REQUIRE(item.has_value());
+  CHECK(**item == 42);
+}
+
+}  // namespace
+
+TEST_CASE("zero, negative and past timeouts never wait", "[timeout]") {
+  auto q = full_block_queue();
+  CloseAfter guard{*q, 5s};  // Something that wrongly waits ends as `closed` and fails.
+  bq::BoundedQueue<Ptr, bq::Block> empty{1};
+  CloseAfter empty_guard{empty, 5s};
+  Ptr item = make(1);
+  const auto start = Clock::now();
+
+  CHECK(q->push_for(std::move(item), 0ms) == bq::PushResult::timed_out);
+  CHECK(q->push_for(std::move(item), -1s) == bq::PushResult::timed_out);
+  CHECK(q->push_for(std::move(item), std::chrono::nanoseconds::min()) == bq::PushResult::timed_out);
+  CHECK(q->push_for(std::move(item), std::chrono::hours::min()) == bq::PushResult::timed_out);
+  CHECK(q->push_for(std::move(item), std::chrono::duration<double>(-1e300)) ==
+        bq::PushResult::timed_out);
+  CHECK(q->push_until(std::move(item), Clock::now() - 1h) == bq::PushResult::timed_out);
+  CHECK(q->push_until(std::move(item), Clock::now()) == bq::PushResult::timed_out);
+  CHECK(q->push_until(std::move(item), Clock::time_point::min()) == bq::PushResult::timed_out);
+  CHECK(q->push_until(std::move(item), std::chrono::time_point<Clock, std::chrono::hours>::min()) ==
+        bq::PushResult::timed_out);
+  CHECK(q->push_until(std::move(item), Clock::time_point{}) == bq::PushResult::timed_out);
+  REQUIRE(item != nullptr);
+  CHECK(q->metrics().timed_out == 10);
+
+  CHECK_FALSE(empty.pop_for(0ms).has_value());
+  CHECK_FALSE(empty.pop_for(-1s).has_value());
+  CHECK_FALSE(empty.pop_for(std::chrono::nanoseconds::min()).has_value());
+  CHECK_FALSE(empty.pop_for(std::chrono::hours::min()).has_value());
+  CHECK_FALSE(empty.pop_until(Clock::now() - 1h).has_value());
+  CHECK_FALSE(empty.pop_until(Clock::time_point::min()).has_value());
+  CHECK_FALSE(
+      empty.pop_until(std::chrono::time_point<Clock, std::chrono::hours>::min()).has_value());
+
+  CHECK(ms_since(start) < kLateMs);
+  CHECK_FALSE(q->is_closed());  // The guards did not have to fire.
+  CHECK_FALSE(empty.is_closed());
+}
+
+TEST_CASE("a zero timeout still pushes when there is room and pops an item that is there",
+          "[timeout]") {
+  bq::BoundedQueue<int, bq::Block> q{small_config(1, 0ms)};
+  CHECK(q.push_for(1, 0ms) == bq::PushResult::pushed);
+  CHECK(q.push(2) == bq::PushResult::timed_out);  // A zero config timeout: no wait either.
+  CHECK(q.pop_for(0ms) == std::optional<int>(1));
+  CHECK(q.push_until(3, Clock::time_point::min()) == bq::PushResult::pushed);
+  CHECK(q.pop_until(Clock::time_point::min()) == std::optional<int>(3));
+}
+
+TEST_CASE("a zero timeout under block_then<drop_oldest> evicts at once", "[timeout]") {
+  bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>> q{small_config(1, 1h)};
+  CloseAfter guard{q, 5s};
+  REQUIRE(q.push(1) == bq::PushResult::pushed);
+  CHECK(q.push_for(2, 0ms) == bq::PushResult::replaced_oldest);
+  CHECK(q.push_until(3, Clock::now() - 1s) == bq::PushResult::replaced_oldest);
+  CHECK(q.try_pop() == std::optional<int>(3));
+}
+
+TEST_CASE("huge push timeouts of any representation do not overflow", "[timeout]") {
+  using namespace std::chrono;
+  SECTION("nanoseconds::max") { check_push_for_waits(nanoseconds::max()); }
+  SECTION("microseconds::max") { check_push_for_waits(microseconds::max()); }
+  SECTION("milliseconds::max") { check_push_for_waits(milliseconds::max()); }
+  SECTION("seconds::max") { check_push_for_waits(seconds::max()); }
+  SECTION("minutes::max") { check_push_for_waits(minutes::max()); }
+  SECTION("hours::max") { check_push_for_waits(hours::max()); }
+  SECTION("hours(24)") { check_push_for_waits(hours(24)); }
+  SECTION("24 hours in nanoseconds") { check_push_for_waits(nanoseconds(hours(24))); }
+  SECTION("a 32-bit millisecond count at its max") {
+    check_push_for_waits(duration<std::int32_t, std::milli>::max());
+  }
+  SECTION("an unsigned 64-bit nanosecond count at its max") {
+    check_push_for_waits(duration<std::uint64_t, std::nano>::max());
+  }
+  SECTION("double seconds at its max") { check_push_for_waits(duration<double>::max()); }
+  SECTION("time_point::max") { check_push_until_waits(Clock::time_point::max()); }
+  SECTION("a time_point in seconds at its max") {
+    check_push_until_waits(time_point<Clock, seconds>::max());
+  }
+  SECTION("a time_point in hours at its max") {
+    check_push_until_waits(time_point<Clock, hours>::max());
+  }
+  SECTION("a time_point in double seconds far away") {
+    check_push_until_waits(time_point<Clock, duration<double>>(duration<double>(1e300)));
+  }
+  SECTION("now + 24 hours") { check_push_until_waits(Clock::now() + hours(24)); }
+}
+
+TEST_CASE("huge pop timeouts of any representation do not overflow", "[timeout]") {
+  using namespace std::chrono;
+  SECTION("nanoseconds::max") { check_pop_for_waits(nanoseconds::max()); }
+  SECTION("milliseconds::max") { check_pop_for_waits(milliseconds::max()); }
+  SECTION("seconds::max") { check_pop_for_waits(seconds::max()); }
+  SECTION("hours::max") { check_pop_for_waits(hours::max()); }
+  SECTION("hours(24)") { check_pop_for_waits(hours(24)); }
+  SECTION("a 32-bit millisecond count at its max") {
+    check_pop_for_waits(duration<std::int32_t, std::milli>::max());
+  }
+  SECTION("double seconds at its max") { check_pop_for_waits(duration<double>::max()); }
+  SECTION("time_point::max") { check_pop_until_waits(Clock::time_point::max()); }
+  SECTION("a time_point in seconds at its max") {
+    check_pop_until_waits(time_point<Clock, seconds>::max());
+  }
+  SECTION("now + 24 hours") { check_pop_until_waits(Clock::now() + hours(24)); }
+}
+
+TEST_CASE("a push timeout never returns early and returns promptly after", "[timeout]") {
+  using namespace std::chrono;
+  const auto timeout = GENERATE(as<duration<double, std::milli>>{}, 1.0, 10.0, 50.0, 30.5, 0.001);
+  CAPTURE(timeout.count());
+  auto q = full_block_queue();
+  for (int round = 0; round < 3; ++round) {
+    auto start = Clock::now();
+    CHECK(q->push_for(make(1), timeout) == bq::PushResult::timed_out);
+    double waited = ms_since(start);
+    CHECK(waited >= timeout.count());
+    CHECK(waited < timeout.count() + kLateMs);
+
+    const auto deadline = Clock::now() + ceil<Clock::duration>(timeout);
+    CHECK(q->push_until(make(1), deadline) == bq::PushResult::timed_out);
+    CHECK(Clock::now() >= deadline);
+  }
+}
+
+TEST_CASE("a pop timeout never returns early and returns promptly after", "[timeout]") {
+  using namespace std::chrono;
+  const auto timeout = GENERATE(as<duration<double, std::milli>>{}, 1.0, 10.0, 50.0, 30.5, 0.001);
+  CAPTURE(timeout.count());
+  bq::BoundedQueue<int, bq::DropOldest> q{4};
+  for (int round = 0; round < 3; ++round) {
+    const auto start = Clock::now();
+    CHECK_FALSE(q.pop_for(timeout).has_value());
+    const double waited = ms_since(start);
+    CHECK(waited >= timeout.count());
+    CHECK(waited < timeout.count() + kLateMs);
+
+    const auto deadline = Clock::now() + ceil<Clock::duration>(timeout);
+    CHECK_FALSE(q.pop_until(deadline).has_value());
+    CHECK(Clock::now() >= deadline);
+  }
+}
+
+TEST_CASE("push() under a waiting policy waits exactly the config's block_timeout, not less",
+          "[timeout]") {
+  SECTION("block") {
+    bq::BoundedQueue<int, bq::Block> q{small_config(1, 50ms)};
+    REQUIRE(q.push(1) == bq::PushResult::pushed);
+    const auto start = Clock::now();
+    CHECK(q.push(2) == bq::PushResult::timed_out);
+    CHECK(q.emplace(3) == bq::PushResult::timed_out);
+    const double waited = ms_since(start);
+    CHECK(waited >= 100.0);
+    CHECK(waited < 100.0 + kLateMs);
+  }
+  SECTION("dynamic configured to block") {
+    bq::QueueConfig config = small_config(1, 50ms);
+    config.policy = bq::OverflowPolicy::block;
+    bq::BoundedQueue<int, bq::Dynamic> q{config};
+    REQUIRE(q.push(1) == bq::PushResult::pushed);
+    const auto start = Clock::now();
+    CHECK(q.push(2) == bq::PushResult::timed_out);
+    CHECK(ms_since(start) >= 50.0);
+    CHECK(ms_since(start) < 50.0 + kLateMs);
+  }
+  SECTION("block_then<drop_oldest>") {
+    bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>> q{small_config(1, 50ms)};
+    REQUIRE(q.push(1) == bq::PushResult::pushed);
+    const auto start = Clock::now();
+    CHECK(q.push(2) == bq::PushResult::replaced_oldest);
+    CHECK(ms_since(start) >= 50.0);
+    CHECK(ms_since(start) < 50.0 + kLateMs);
+  }
+}
+
+TEST_CASE("a pop_for that loses items to another consumer still waits its whole timeout",
+          "[timeout]") {
+  // While one thread waits in pop_for, the main thread keeps pushing an item and
+  // taking it back at once: the waiter is woken for items it then does not get.
+  // Whenever it returns empty-handed, its timeout must have fully elapsed.
+  bq::BoundedQueue<int, bq::DropOldest> q{2};
+  std::atomic<bool> done{false};
+  std::atomic<int> early{0}, empty_returns{0}, items{0};
+  std::thread waiter([&] {
+    for (int i = 0; i < 20 && empty_returns < 3; ++i) {
+      const auto start = Clock::now();
+      const std::optional<int> item = q.pop_for(40ms);
+      const auto waited = Clock::now() - start;
+      if (item) {
+        ++items;
+      } else {
+        ++empty_returns;
+        if (waited < 40ms) ++early;
+      }
+    }
+    done = true;
+  });
+  while (!done) {
+    (void)q.push(1);
+    (void)q.try_pop();
+    std::this_thread::sleep_for(1ms);  // The waiter is woken ~40 times per pop_for.
+  }
+  waiter.join();
+  CHECK(early == 0);
+  CHECK(empty_returns + items >= 3);
+}
+
+TEST_CASE("a push_for that loses room to another producer still waits its whole timeout",
+          "[timeout]") {
+  bq::BoundedQueue<int, bq::Block> q{small_config(1, 1h)};
+  REQUIRE(q.push(0) == bq::PushResult::pushed);
+  std::atomic<bool> done{false};
+  std::atomic<int> early{0}, timeouts{0}, pushed{0};
+  std::thread waiter([&] {
+    for (int i = 0; i < 20 && timeouts < 3; ++i) {
+      const auto start = Clock::now();
+      const bq::PushResult result = q.push_for(7, 40ms);
+      const auto waited = Clock::now() - start;
+      if (result == bq::PushResult::timed_out) {
+        ++timeouts;
+        if (waited < 40ms) ++early;
+      } else if (result == bq::PushResult::pushed) {
+        ++pushed;
+      }
+    }
+    done = true;
+  });
+  while (!done) {
+    (void)q.try_pop();
+    (void)q.try_push(0);
+    std::this_thread::sleep_for(1ms);
+  }
+  waiter.join();
+  CHECK(early == 0);
+  CHECK(timeouts + pushed >= 3);
+}
