@@ -59,8 +59,8 @@ struct Spsc {};
 /// What force_push() did, and the item it evicted, if any.
 template <class T>
 struct ForcePushResult {
-  PushResult result;          ///< `pushed`, `replaced_oldest` or `closed`.
-  std::optional<T> evicted;   ///< The evicted oldest item (with `replaced_oldest`).
+  PushResult result;         ///< `pushed`, `replaced_oldest` or `closed`.
+  std::optional<T> evicted;  ///< The evicted oldest item (with `replaced_oldest`).
 };
 
 template <class T, class Policy, class Concurrency = Mpmc>
@@ -69,11 +69,14 @@ class BoundedQueue {
                 "bq: Concurrency must be bq::Mpmc or bq::Spsc");
   static_assert(std::is_object_v<T> && !std::is_const_v<T>,
                 "bq: T must be a non-const object type");
-  static_assert(std::is_move_constructible_v<T>, "bq: T must be move-constructible (pop moves it out)");
+  static_assert(std::is_move_constructible_v<T>,
+                "bq: T must be move-constructible (pop moves it out)");
   static_assert(std::is_nothrow_destructible_v<T>, "bq: T's destructor must not throw");
-  static_assert(requires(const Policy& p) {
-    { p.on_full(true) } -> std::same_as<FullAction>;
-  }, "bq: Policy must have `FullAction on_full(bool deadline_passed) const` (see policy.hpp)");
+  static_assert(
+      requires(const Policy& p) {
+        { p.on_full(true) } -> std::same_as<FullAction>;
+      },
+      "bq: Policy must have `FullAction on_full(bool deadline_passed) const` (see policy.hpp)");
 
   static constexpr bool kSpscRing =
       std::is_same_v<Concurrency, Spsc> && !detail::policy_may_evict<Policy>();
@@ -86,7 +89,9 @@ class BoundedQueue {
   using policy_type = Policy;
   using concurrency_type = Concurrency;
   using clock = std::chrono::steady_clock;
-  /// Receives each evicted item, in the pushing thread, outside any internal lock.
+  /// Receives each evicted item, in the pushing thread, outside any internal
+  /// lock, after the push that evicted it has queued its own item (so if the
+  /// handler throws, that push's item is queued and the exception propagates).
   using EvictionHandler = std::function<void(T&&)>;
 
   /// Creates a queue of `capacity` items (any value >= 1) with the other
@@ -160,8 +165,7 @@ class BoundedQueue {
 
   /// Pushes `item` whatever the policy, evicting the oldest item if full and
   /// returning it in `evicted` instead of passing it to the eviction handler.
-  /// (Should another producer take the freed slot, the push evicts again; any
-  /// such further item goes to the handler.) Never waits.
+  /// Never waits. (Not available for Spsc queues whose policy never evicts.)
   ForcePushResult<T> force_push(T&& item) { return force_push_impl(constructor(std::move(item))); }
   ForcePushResult<T> force_push(const T& item) { return force_push_impl(constructor(item)); }
 
@@ -209,8 +213,8 @@ class BoundedQueue {
     QueueMetrics m;
     m.capacity = capacity();
     m.size = c.size;
-    m.high_watermark = std::max<std::size_t>(
-        static_cast<std::size_t>(ring_.high_watermark().get()), c.size);
+    m.high_watermark =
+        std::max<std::size_t>(static_cast<std::size_t>(ring_.high_watermark().get()), c.size);
     m.pushed = c.pushed;
     m.popped = c.popped;
     m.dropped_oldest = c.evicted;
@@ -282,6 +286,10 @@ class BoundedQueue {
         wake_a_popper();
         return status;
       }
+      if (status == RingStatus::full) {
+        // The sampled high watermark may have missed the last steps to full.
+        ring_.high_watermark().raise_to(capacity());
+      }
       if (status != RingStatus::busy) return status;
       backoff.pause();
     }
@@ -289,39 +297,48 @@ class BoundedQueue {
 
   template <class Construct>
   PushResult push_with_policy(Construct construct, Deadline deadline) {
-    bool evicted = false;
-    for (;;) {
+    // A policy that evicts at once goes straight to the evicting push, which
+    // also handles the not-full case: one pass over the ring instead of two.
+    if (policy_.on_full(false) != FullAction::evict_oldest) {
       switch (push_once(construct)) {
-        case RingStatus::ok:
-          return evicted ? PushResult::replaced_oldest : PushResult::pushed;
-        case RingStatus::closed:
-          rejected_closed_.fetch_add(1, std::memory_order_relaxed);
-          return PushResult::closed;
+        case RingStatus::ok: return PushResult::pushed;
+        case RingStatus::closed: return reject_closed();
         case RingStatus::busy:
-        case RingStatus::full:
-          break;
+        case RingStatus::full: break;
       }
+    }
+    for (;;) {
       // Full. The clock is read only by a policy that asks to wait.
       FullAction action = policy_.on_full(false);
       if (action == FullAction::wait) {
         if (!deadline.passed()) {
           wait_for_room(deadline.get());
-          continue;
+          switch (push_once(construct)) {
+            case RingStatus::ok: return PushResult::pushed;
+            case RingStatus::closed: return reject_closed();
+            case RingStatus::busy:
+            case RingStatus::full: continue;
+          }
         }
         action = policy_.on_full(true);
       }
       switch (action) {
-        case FullAction::evict_oldest:
+        case FullAction::evict_oldest: {
           if constexpr (kSpscRing) {
-            assert(false && "bq: a policy without may_evict asked to evict");
-            break;
+            // Policy said may_evict = false, then asked to evict: refuse the item
+            // rather than break the single-popper ring.
+            assert(false && "bq: a policy with may_evict == false asked to evict");
+            dropped_newest_.fetch_add(1, std::memory_order_relaxed);
+            return PushResult::dropped_newest;
           } else {
-            if (auto oldest = evict_oldest()) {
-              evicted = true;
-              if (on_evict_) on_evict_(std::move(*oldest));
-            }
-            continue;
+            auto pushed = push_evicting(construct);
+            if (!pushed) return reject_closed();
+            if (!*pushed) return PushResult::pushed;
+            // The item is queued; the handler runs outside the ring.
+            if (on_evict_) on_evict_(std::move(**pushed));
+            return PushResult::replaced_oldest;
           }
+        }
         case FullAction::drop_newest:
           dropped_newest_.fetch_add(1, std::memory_order_relaxed);
           return PushResult::dropped_newest;
@@ -338,50 +355,39 @@ class BoundedQueue {
     static_assert(!kSpscRing,
                   "bq: force_push on a Spsc queue needs a policy that may evict (the producer "
                   "pops to evict); use Mpmc or an evicting policy");
-    ForcePushResult<T> out{PushResult::pushed, std::nullopt};
-    for (;;) {
-      switch (push_once(construct)) {
-        case RingStatus::ok:
-          if (out.evicted) out.result = PushResult::replaced_oldest;
-          return out;
-        case RingStatus::closed:
-          rejected_closed_.fetch_add(1, std::memory_order_relaxed);
-          out.result = PushResult::closed;
-          return out;
-        case RingStatus::busy:
-        case RingStatus::full:
-          break;
-      }
-      if (auto oldest = evict_oldest()) {
-        if (!out.evicted) {
-          out.evicted = std::move(oldest);
-        } else if (on_evict_) {
-          on_evict_(std::move(*oldest));
-        }
-      }
-    }
+    auto pushed = push_evicting(construct);
+    if (!pushed) return {reject_closed(), std::nullopt};
+    if (!*pushed) return {PushResult::pushed, std::nullopt};
+    return {PushResult::replaced_oldest, std::move(*pushed)};
   }
 
-  /// Pops the oldest item to make room; counts it. Empty if the queue emptied meanwhile.
-  std::optional<T> evict_oldest() requires(!kSpscRing) {
+  PushResult reject_closed() noexcept {
+    rejected_closed_.fetch_add(1, std::memory_order_relaxed);
+    return PushResult::closed;
+  }
+
+  /// Pushes, evicting the oldest item if full. Returns nullopt if closed, else
+  /// the evicted item if there was one (already counted in dropped_oldest).
+  template <class Construct>
+  std::optional<std::optional<T>> push_evicting(Construct& construct) requires(!kSpscRing) {
     std::optional<T> oldest;
+    const auto evict = [&](T& item) {
+      // Counted before the move, so an item whose move throws is counted too.
+      // Release: pairs with counts()' acquire, which then sees head_ moved.
+      evicted_.fetch_add(1, std::memory_order_release);
+      oldest.emplace(std::move(item));
+    };
     detail::Backoff backoff;
     for (;;) {
-      RingStatus status;
-      try {
-        status = ring_.try_pop([&](T& item) { oldest.emplace(std::move(item)); });
-      } catch (...) {
-        // The item was destroyed by the ring: it still left the queue as an eviction.
-        evicted_.fetch_add(1, std::memory_order_release);
-        throw;
+      switch (ring_.try_push_evicting(construct, evict)) {
+        case RingStatus::ok:
+          wake_a_popper();
+          if (oldest) ring_.high_watermark().raise_to(capacity());
+          return std::optional<std::optional<T>>(std::move(oldest));
+        case RingStatus::closed: return std::nullopt;
+        case RingStatus::busy:
+        case RingStatus::full: backoff.pause(); continue;
       }
-      if (status == RingStatus::ok) {
-        // Release: pairs with counts()' acquire, which then sees head_ moved too.
-        evicted_.fetch_add(1, std::memory_order_release);
-        return oldest;
-      }
-      if (status != RingStatus::busy) return std::nullopt;
-      backoff.pause();
     }
   }
 
@@ -401,14 +407,9 @@ class BoundedQueue {
         }
       }
       switch (status) {
-        case RingStatus::ok:
-          wake_a_pusher();
-          return item;
-        case RingStatus::closed:
-          return std::nullopt;
-        case RingStatus::busy:
-          backoff.pause();
-          continue;
+        case RingStatus::ok: wake_a_pusher(); return item;
+        case RingStatus::closed: return std::nullopt;
+        case RingStatus::busy: backoff.pause(); continue;
         case RingStatus::full:
           if (deadline.passed()) return std::nullopt;
           wait_for_item(deadline.get());

@@ -15,11 +15,11 @@ namespace bq {
 
 /// A copy of a queue's counters and gauges. Plain data: copy it, compare it, log it.
 struct QueueMetrics {
-  std::size_t capacity = 0;        ///< Fixed capacity of the queue.
-  std::size_t size = 0;            ///< Items queued when the snapshot was taken.
-  std::size_t high_watermark = 0;  ///< Largest size seen since construction or the last reset.
-  std::uint64_t pushed = 0;        ///< Items accepted (`pushed` or `replaced_oldest`).
-  std::uint64_t popped = 0;        ///< Items returned by any pop.
+  std::size_t capacity = 0;           ///< Fixed capacity of the queue.
+  std::size_t size = 0;               ///< Items queued when the snapshot was taken.
+  std::size_t high_watermark = 0;     ///< Largest size seen since construction or the last reset.
+  std::uint64_t pushed = 0;           ///< Items accepted (`pushed` or `replaced_oldest`).
+  std::uint64_t popped = 0;           ///< Items returned by any pop.
   std::uint64_t dropped_oldest = 0;   ///< Queued items evicted to make room for newer ones.
   std::uint64_t dropped_newest = 0;   ///< Pushes that returned `dropped_newest`.
   std::uint64_t timed_out = 0;        ///< Pushes that returned `timed_out`.
@@ -32,8 +32,7 @@ struct QueueMetrics {
 
   /// Returns `100.0 * size / capacity` (0 for a default-constructed snapshot).
   [[nodiscard]] constexpr double utilization_percent() const noexcept {
-    return capacity == 0 ? 0.0
-                         : 100.0 * static_cast<double>(size) / static_cast<double>(capacity);
+    return capacity == 0 ? 0.0 : 100.0 * static_cast<double>(size) / static_cast<double>(capacity);
   }
 
   friend constexpr bool operator==(const QueueMetrics&, const QueueMetrics&) = default;

@@ -28,6 +28,7 @@
 
 #include "cache_line.hpp"
 #include "ring_storage.hpp"
+#include "wait.hpp"
 
 namespace bq::detail {
 
@@ -94,6 +95,50 @@ class MpmcRing {
       } else {
         pos = tail_.load(std::memory_order_relaxed);  // another pusher took pos
       }
+    }
+  }
+
+  /// Pushes like try_push(), but when the ring is full replaces the oldest item
+  /// in one step: claims the push position, then the oldest position, which is
+  /// the same slot one lap earlier, so no other thread can take the room made.
+  /// `evict(T&)` is called with the oldest item (before it is destroyed) when
+  /// one was evicted. Returns ok, closed or busy (retry).
+  template <class Construct, class Evict>
+  RingStatus try_push_evicting(Construct&& construct, Evict&& evict) {
+    std::uint64_t pos = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (pos & kClosedBit) return RingStatus::closed;
+      Slot& slot = slot_at(pos);
+      const std::uint64_t turn = slot.turn.load(std::memory_order_acquire) & ~kHoleBit;
+      const std::uint64_t free_turn = 2 * positions_.lap(pos);
+      if (turn > free_turn) {
+        pos = tail_.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (turn < free_turn) {
+        const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+        if (positions_.count(pos) - positions_.count(head) < capacity()) return RingStatus::busy;
+      }
+      // seq_cst: as in try_push.
+      if (!tail_.compare_exchange_weak(pos, positions_.next(pos), std::memory_order_seq_cst,
+                                       std::memory_order_relaxed)) {
+        continue;
+      }
+      if (turn < free_turn) {
+        // The ring was full: pos owns this slot for its lap, but the slot still
+        // holds the oldest item (same index, previous lap) unless a popper took it.
+        const std::uint64_t oldest = pos - positions_.lap_step();
+        std::uint64_t expected = oldest;
+        if (head_.compare_exchange_strong(expected, positions_.next(oldest),
+                                          std::memory_order_seq_cst, std::memory_order_relaxed)) {
+          replace(slot, free_turn, std::forward<Construct>(construct), std::forward<Evict>(evict));
+          return RingStatus::ok;
+        }
+        // A popper took it and is releasing the slot to us.
+        wait_for_turn(slot, free_turn);
+      }
+      publish(slot, free_turn + 1, std::forward<Construct>(construct));
+      return RingStatus::ok;
     }
   }
 
@@ -205,6 +250,39 @@ class MpmcRing {
       slot.turn.store(next_turn, std::memory_order_release);
     }
   };
+
+  /// Spins until the slot's turn (hole flag ignored) reaches `turn`: the thread
+  /// that owns it is a move or a store away from handing it over.
+  static void wait_for_turn(Slot& slot, std::uint64_t turn) noexcept {
+    Backoff backoff;
+    while ((slot.turn.load(std::memory_order_acquire) & ~kHoleBit) != turn) backoff.pause();
+  }
+
+  /// Evicts the oldest item from a slot this thread owns both as its popper and
+  /// as the pusher of the next lap, then constructs the new item there.
+  template <class Construct, class Evict>
+  void replace(Slot& slot, std::uint64_t free_turn, Construct&& construct, Evict&& evict) {
+    // The oldest item's pusher may (rarely) still be writing it.
+    wait_for_turn(slot, free_turn - 1);
+    if (slot.turn.load(std::memory_order_relaxed) & kHoleBit) {
+      holes_popped_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      struct Destroy {
+        Slot& slot;
+        ~Destroy() { slot.storage.get()->~T(); }
+      };
+      try {
+        Destroy destroy{slot};
+        evict(*slot.storage.get());
+      } catch (...) {
+        // The oldest item is gone (destroyed, counted by evict); our push is not.
+        holes_pushed_.fetch_add(1, std::memory_order_relaxed);
+        slot.turn.store((free_turn + 1) | kHoleBit, std::memory_order_release);
+        throw;
+      }
+    }
+    publish(slot, free_turn + 1, std::forward<Construct>(construct));
+  }
 
   template <class Construct>
   void publish(Slot& slot, std::uint64_t full_turn, Construct&& construct) {

@@ -34,6 +34,8 @@ class RingPositions {
   [[nodiscard]] std::uint64_t next(std::uint64_t pos) const noexcept {
     return index(pos) + 1 == capacity_ ? (pos | index_mask_) + 1 : pos + 1;
   }
+  /// Returns the distance between a position and the same slot's position one lap later.
+  [[nodiscard]] std::uint64_t lap_step() const noexcept { return index_mask_ + 1; }
   /// Returns how many positions precede `pos` (the number of pushes or pops it stands for).
   [[nodiscard]] std::uint64_t count(std::uint64_t pos) const noexcept {
     return lap(pos) * capacity_ + index(pos);
@@ -54,8 +56,8 @@ inline std::size_t checked_capacity(std::size_t capacity, std::size_t slot_size)
   // 2^40 slots keeps lap counters far from overflow and is beyond any real memory.
   constexpr std::size_t kMaxSlots = std::size_t{1} << 40;
   if (capacity > kMaxSlots || capacity > std::numeric_limits<std::size_t>::max() / slot_size) {
-    throw std::length_error("bq: capacity " + std::to_string(capacity) +
-                            " is too large; at most " + std::to_string(kMaxSlots) +
+    throw std::length_error("bq: capacity " + std::to_string(capacity) + " is too large; at most " +
+                            std::to_string(kMaxSlots) +
                             " slots and the memory they need can be allocated");
   }
   return capacity;
@@ -93,8 +95,7 @@ class HighWatermark {
   }
   void raise_to(std::uint64_t size) noexcept {
     std::uint64_t seen = value_.load(std::memory_order_relaxed);
-    while (size > seen &&
-           !value_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+    while (size > seen && !value_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
     }
   }
   void reset_to(std::uint64_t size) noexcept { value_.store(size, std::memory_order_relaxed); }

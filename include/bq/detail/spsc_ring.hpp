@@ -112,9 +112,7 @@ class SpscRing {
     closed_.store(true, std::memory_order_release);
   }
 
-  [[nodiscard]] bool is_closed() const noexcept {
-    return closing_.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] bool is_closed() const noexcept { return closing_.load(std::memory_order_acquire); }
 
   [[nodiscard]] bool pop_may_proceed() const noexcept {
     return closed_.load(std::memory_order_relaxed) ||
