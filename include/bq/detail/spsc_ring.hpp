@@ -55,11 +55,17 @@ class SpscRing {
     // opposite order, and the fence pair makes sure one sees the other.
     in_push_.store(true, std::memory_order_relaxed);
     fence_.light();
+    if (closing_.load(std::memory_order_relaxed)) {
+      in_push_.store(false, std::memory_order_release);
+      // close() is between its two steps; report closed only once is_closed()
+      // says so too, so that no thread sees a push fail on an "open" queue.
+      while (!closed_.load(std::memory_order_acquire)) std::this_thread::yield();
+      return RingStatus::closed;
+    }
     struct EndPush {
       std::atomic<bool>& in_push;
       ~EndPush() { in_push.store(false, std::memory_order_release); }
     } end_push{in_push_};
-    if (closing_.load(std::memory_order_relaxed)) return RingStatus::closed;
 
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
     if (positions_.count(pos) - positions_.count(cached_head_) >= capacity()) {
