@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Turns bq_bench's JSON output into docs/bench/results.md, chart.svg and results.json.
+
+Usage: report.py --out DIR [--meta KEY=VALUE ...] RUN.json [RUN.json ...]
+
+Each RUN.json is one `bq_bench --benchmark_out=... --benchmark_out_format=json` run
+(scripts/bench.sh runs each queue in its own process). Every repetition is read, not
+only the aggregates: the median, min and max are computed here, and a queue with any
+repetition that failed its item check shows the error instead of a number.
+Standard library only.
+"""
+
+import argparse
+import datetime
+import html
+import json
+import os
+import re
+import statistics
+import sys
+
+# Display order and names of the rows; ids not listed here are appended in run order.
+QUEUES = [
+    ("bq_mpmc", "**bq** BoundedQueue&lt;Block, Mpmc&gt;"),
+    ("bq_spsc", "**bq** BoundedQueue&lt;Block, Spsc&gt;"),
+    ("aq_atomicqueue", "atomic_queue AtomicQueue"),
+    ("aq_atomicqueue2", "atomic_queue AtomicQueue2"),
+    ("aq_atomicqueue_spsc", "atomic_queue AtomicQueue SPSC"),
+    ("aq_atomicqueue2_spsc", "atomic_queue AtomicQueue2 SPSC"),
+    ("mc_blockingconcurrentqueue", "moodycamel BlockingConcurrentQueue"),
+    ("mc_readerwriterqueue", "moodycamel ReaderWriterQueue (SPSC)"),
+    ("mc_rwcircularbuffer", "moodycamel BlockingReaderWriterCircularBuffer (SPSC)"),
+    ("boost_queue", "boost::lockfree::queue"),
+    ("boost_spsc_queue", "boost::lockfree::spsc_queue"),
+    ("ck_ring_mpmc", "Concurrency Kit ck_ring (MPMC ops)"),
+    ("ck_ring_spsc", "Concurrency Kit ck_ring (SPSC ops)"),
+    ("tbb_bounded_queue", "oneTBB concurrent_bounded_queue"),
+    ("spdlog_mpmc_blocking_q", "spdlog mpmc_blocking_queue"),
+    ("mutex_ring", "std::mutex + 2 condvars ring"),
+]
+SPSC_PEERS = ["aq_atomicqueue_spsc", "aq_atomicqueue2_spsc", "mc_readerwriterqueue",
+              "mc_rwcircularbuffer", "boost_spsc_queue", "ck_ring_spsc"]
+
+# scenario -> (column heading, how to read one repetition, unit, better)
+SCENARIOS = {
+    "throughput_1p1c": ("1P1C Mitems/s", "items_per_second", 1e-6, "higher"),
+    "throughput_2p2c": ("2P2C Mitems/s (4 threads)", "items_per_second", 1e-6, "higher"),
+    "push_pop_1thread": ("one-thread push+pop ns", "real_time", 1.0, "lower"),
+    "drop_oldest_full": ("drop-oldest push on full ns", "real_time", 1.0, "lower"),
+    "try_push_full": ("failed try_push ns", "real_time", 1.0, "lower"),
+    "blocked_consumer_cpu": ("CPU ms of a consumer blocked 1 s", "cpu_ms", 1.0, "lower"),
+    "push_for_1ms": ("push_for(1 ms) took ms", "actual_us", 1e-3, "closer"),
+    "push_for_10ms": ("push_for(10 ms) took ms", "actual_us", 1e-3, "closer"),
+    "throughput_1p1c_metrics_reader": ("1P1C with a metrics reader Mitems/s",
+                                       "items_per_second", 1e-6, "higher"),
+}
+MAIN_COLUMNS = ["throughput_1p1c", "throughput_2p2c", "push_pop_1thread", "drop_oldest_full",
+                "try_push_full", "blocked_consumer_cpu", "push_for_1ms", "push_for_10ms"]
+
+
+class Cell:
+    """The repetitions of one (scenario, queue) benchmark."""
+
+    def __init__(self):
+        self.values = []
+        self.errors = []
+        self.label = ""
+        self.held = None
+
+    @property
+    def ok(self):
+        return self.values and not self.errors
+
+    @property
+    def median(self):
+        return statistics.median(self.values)
+
+
+def load(paths):
+    cells = {}
+    contexts = []
+    order = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        contexts.append(data.get("context", {}))
+        for run in data.get("benchmarks", []):
+            if run.get("run_type") != "iteration":
+                continue
+            parts = run["run_name"].split("/")
+            scenario, queue = parts[0], parts[1]
+            if queue not in order:
+                order.append(queue)
+            cell = cells.setdefault((scenario, queue), Cell())
+            if run.get("error_occurred"):
+                cell.errors.append(run.get("error_message", "error"))
+                continue
+            key, scale = SCENARIOS.get(scenario, (None, "real_time", 1.0))[1:3]
+            value = run.get(key)
+            if key == "real_time":
+                value = to_ns(value, run.get("time_unit", "ns"))
+            if value is None:
+                cell.errors.append("no %s in the output" % key)
+                continue
+            cell.values.append(value * scale)
+            cell.label = run.get("label", "")
+            if "held" in run:
+                cell.held = int(run["held"])
+    return cells, contexts, order
+
+
+def to_ns(value, unit):
+    return value * {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[unit]
+
+
+def fmt_num(value):
+    if value >= 100:
+        return "%.0f" % value
+    if value >= 10:
+        return "%.1f" % value
+    if value >= 1:
+        return "%.2f" % value
+    if value >= 0.01:
+        return "%.3f" % value
+    return "%.2g" % value
+
+
+def cell_text(cells, scenario, queue):
+    cell = cells.get((scenario, queue))
+    if cell is None:
+        return "-"
+    if cell.errors:
+        return "**check failed** (%d/%d reps): %s" % (
+            len(cell.errors), len(cell.errors) + len(cell.values), cell.errors[0])
+    text = fmt_num(cell.median)
+    if len(cell.values) > 1 and scenario.startswith("throughput"):
+        text += " (%s-%s)" % (fmt_num(min(cell.values)), fmt_num(max(cell.values)))
+    if scenario == "drop_oldest_full" and cell.label.startswith("emulated"):
+        text += " emulated"
+    if scenario == "blocked_consumer_cpu" and "parks" not in cell.label:
+        text += " (spins)"
+    return text
+
+
+def ratio_line(cells, what, scenario, ours, theirs, target, better):
+    """One row of the targets table: ours / theirs against `target`."""
+    a = cells.get((scenario, ours))
+    b = cells.get((scenario, theirs))
+    if not (a and a.ok and b and b.ok):
+        return "| %s | %s vs %s | not measured | %s | - |" % (what, ours, theirs, target)
+    ratio = a.median / b.median
+    if better == "higher":
+        met = ratio >= target
+        verdict = "met" if met else "missed by %.0f%%" % ((1 - ratio / target) * 100)
+        goal = ">= %.2gx" % target
+    else:
+        met = ratio <= target
+        verdict = "met" if met else "missed by %.0f%%" % ((ratio / target - 1) * 100)
+        goal = "<= %.2gx" % target
+    return "| %s | %s vs %s | %.2fx (%s vs %s) | %s | %s |" % (
+        what, ours, theirs, ratio, fmt_num(a.median), fmt_num(b.median), goal, verdict)
+
+
+def spread(cell):
+    return (max(cell.values) - min(cell.values)) / cell.median if cell and cell.ok else None
+
+
+def targets_table(cells):
+    lines = ["| target | compared | measured ratio (medians) | goal | verdict |",
+             "|---|---|---|---|---|"]
+    lines.append(ratio_line(cells, "1P1C, MPMC mode, blocking", "throughput_1p1c", "bq_mpmc",
+                            "aq_atomicqueue", 1.0, "higher"))
+    blocked = cells.get(("blocked_consumer_cpu", "bq_mpmc"))
+    if blocked and blocked.ok:
+        verdict = "met" if max(blocked.values) < 1.0 else "missed"
+        lines.append("| waiting consumer CPU < 1 ms per s | bq_mpmc | %s ms (max %s) | < 1 ms | %s |"
+                     % (fmt_num(blocked.median), fmt_num(max(blocked.values)), verdict))
+    fastest = None
+    for peer in SPSC_PEERS:
+        cell = cells.get(("throughput_1p1c", peer))
+        if cell and cell.ok and (fastest is None or cell.median > cells[
+                ("throughput_1p1c", fastest)].median):
+            fastest = peer
+    if fastest:
+        lines.append(ratio_line(cells, "1P1C, SPSC mode (fastest SPSC peer)", "throughput_1p1c",
+                                "bq_spsc", fastest, 1.0, "higher"))
+    for peer, target in (("mc_blockingconcurrentqueue", 1.5), ("tbb_bounded_queue", 3.0),
+                         ("spdlog_mpmc_blocking_q", 3.0)):
+        lines.append(ratio_line(cells, "2P2C (oversubscribed)", "throughput_2p2c", "bq_mpmc",
+                                peer, target, "higher"))
+    ours = spread(cells.get(("throughput_2p2c", "bq_mpmc")))
+    if ours is not None:
+        theirs = {p: spread(cells.get(("throughput_2p2c", p)))
+                  for p in ("mc_blockingconcurrentqueue", "tbb_bounded_queue",
+                            "spdlog_mpmc_blocking_q")}
+        theirs = {p: s for p, s in theirs.items() if s is not None}
+        if theirs:
+            widest_ok = all(ours <= s for s in theirs.values())
+            lines.append("| 2P2C min-max spread no wider than theirs | bq_mpmc vs %s | %.0f%% vs %s "
+                         "| <= each | %s |" % (
+                             ", ".join(theirs), ours * 100,
+                             ", ".join("%.0f%%" % (s * 100) for s in theirs.values()),
+                             "met" if widest_ok else "missed"))
+    lines.append(ratio_line(cells, "drop-oldest push into a full queue (ns)", "drop_oldest_full",
+                            "bq_mpmc", "spdlog_mpmc_blocking_q", 0.5, "lower"))
+    lines.append(ratio_line(cells, "one-thread push+pop (ns)", "push_pop_1thread", "bq_mpmc",
+                            "ck_ring_mpmc", 1.0, "lower"))
+    for queue in ("bq_mpmc", "bq_spsc"):
+        plain = cells.get(("throughput_1p1c", queue))
+        read = cells.get(("throughput_1p1c_metrics_reader", queue))
+        if plain and plain.ok and read and read.ok:
+            overhead = 1 - read.median / plain.median
+            lines.append("| metrics overhead on 1P1C (reader every 100 us) | %s | %.1f%% (%s vs %s "
+                         "Mitems/s) | < 5%% | %s |" % (
+                             queue, overhead * 100, fmt_num(read.median), fmt_num(plain.median),
+                             "met" if overhead < 0.05 else "missed by %.1f points" % (
+                                 (overhead - 0.05) * 100)))
+    return lines
+
+
+def machine_info():
+    info = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name") and "cpu" not in info:
+                    info["cpu"] = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    info["nproc"] = str(os.cpu_count())
+    try:
+        info["kernel"] = os.uname().release
+    except AttributeError:
+        pass
+    return info
+
+
+def write_markdown(path, cells, queues, meta, contexts):
+    machine = machine_info()
+    ctx = contexts[0] if contexts else {}
+    loads = [c.get("load_avg", [None])[0] for c in contexts if c.get("load_avg")]
+    out = ["# bq queue comparison", ""]
+    out.append("Generated by `bench/report.py` from `bq_bench` output; do not edit by hand.")
+    out.append("")
+    out.append("- command: `%s`" % meta.get("command", "scripts/bench.sh"))
+    out.append("- date: %s" % meta.get("date", ctx.get("date", "unknown")))
+    out.append("- machine: %s, %s logical CPUs (nproc), Linux %s" % (
+        machine.get("cpu", "unknown CPU"), machine.get("nproc"), machine.get("kernel", "?")))
+    if "compiler" in meta:
+        out.append("- compiler: %s, %s" % (meta["compiler"], meta.get("build_type", "Release")))
+    if loads:
+        out.append("- 1-minute load average when each queue's process started: %s-%s "
+                   "(above the core count means other work shared the CPUs)" % (
+                       fmt_num(min(loads)), fmt_num(max(loads))))
+    reps = meta.get("repetitions")
+    if reps:
+        out.append("- %s repetitions per benchmark (blocked-consumer and push_for: up to 3), "
+                   "min time %s s; each queue in its own process; cells are medians, "
+                   "throughput cells add (min-max)" % (reps, meta.get("min_time", "?")))
+    if meta.get("note"):
+        out.append("- **%s**" % meta["note"])
+    out.append("")
+    out.append("uint64_t items, capacity 1024 (what each queue really held is in the last "
+               "column). \"-\" means the queue has no such operation or mode; \"emulated\" "
+               "means drop-oldest is a failed try_push + try_pop + try_push; \"(spins)\" means "
+               "the queue has no parking wait, so its waiting consumer spins. Scenarios: "
+               "[bench/README.md](../../bench/README.md).")
+    out.append("")
+    heads = [SCENARIOS[s][0] for s in MAIN_COLUMNS]
+    out.append("| queue | " + " | ".join(heads) + " | held |")
+    out.append("|---" * (len(heads) + 2) + "|")
+    for queue, title in queues:
+        held = cells.get(("try_push_full", queue)) or cells.get(("drop_oldest_full", queue))
+        row = [title] + [cell_text(cells, s, queue) for s in MAIN_COLUMNS]
+        row.append(str(held.held) if held and held.held is not None else "-")
+        out.append("| " + " | ".join(row) + " |")
+    out.append("")
+    out.append("## Targets from issue 3 (ratios of medians measured in this run)")
+    out.append("")
+    out.extend(targets_table(cells))
+    out.append("")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(out))
+
+
+# ---------------------------------------------------------------------------
+# The chart: one panel per scenario, a horizontal bar per queue, bq's bars highlighted.
+
+CHART_PANELS = [
+    ("throughput_1p1c", "1P1C throughput, Mitems/s (higher is better)", False),
+    ("throughput_2p2c", "2P2C throughput, Mitems/s (higher is better)", False),
+    ("push_pop_1thread", "one-thread push+pop, ns (lower is better)", False),
+    ("blocked_consumer_cpu", "CPU ms used by a consumer blocked 1 s (log scale, lower is better)",
+     True),
+]
+
+
+def write_svg(path, cells, queues, subtitle):
+    import math
+    width, label_w, bar_h, gap, pad = 1000, 370, 16, 4, 12
+    plot_w = width - label_w - 90
+    parts = []
+    y = 66
+    for scenario, title, log in CHART_PANELS:
+        rows = [(q, t, cells[(scenario, q)]) for q, t in queues if (scenario, q) in cells]
+        if not rows:
+            continue
+        parts.append('<text x="%d" y="%d" class="panel">%s</text>' % (pad, y, html.escape(title)))
+        y += 10
+        ok = [c.median for _, _, c in rows if c.ok]
+        top = max(ok) if ok else 1.0
+        lo = min(v for v in ok if v > 0) if ok and any(v > 0 for v in ok) else 1e-3
+        lo_log = math.floor(math.log10(lo))
+        hi_log = math.ceil(math.log10(top)) if top > 0 else 0
+        if hi_log <= lo_log:
+            hi_log = lo_log + 1
+        for queue, title_html, cell in rows:
+            name = re.sub(r"\*\*|&lt;|&gt;", lambda m: {"&lt;": "<", "&gt;": ">"}.get(
+                m.group(0), ""), title_html)
+            mine = queue.startswith("bq_")
+            parts.append('<text x="%d" y="%d" class="%s">%s</text>' % (
+                label_w - 8, y + bar_h - 4, "lab bq" if mine else "lab", html.escape(name)))
+            if cell.ok:
+                v = cell.median
+                if log:
+                    frac = (math.log10(max(v, 10 ** lo_log)) - lo_log) / (hi_log - lo_log)
+                else:
+                    frac = v / top
+                w = max(1.0, frac * plot_w)
+                parts.append('<rect x="%d" y="%d" width="%.1f" height="%d" class="%s"/>' % (
+                    label_w, y, w, bar_h, "bar bq" if mine else "bar"))
+                parts.append('<text x="%.1f" y="%d" class="val">%s</text>' % (
+                    label_w + w + 4, y + bar_h - 4, fmt_num(v)))
+            else:
+                parts.append('<text x="%d" y="%d" class="val err">check failed</text>' % (
+                    label_w + 4, y + bar_h - 4))
+            y += bar_h + gap
+        y += 28
+    height = y
+    svg = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+        'font-family="sans-serif" font-size="12">' % (width, height, width, height),
+        "<style>.panel{font-weight:bold;font-size:13px}.lab{text-anchor:end;fill:#333}"
+        ".lab.bq{font-weight:bold;fill:#000}.bar{fill:#9aa7b8}.bar.bq{fill:#d9534f}"
+        ".val{fill:#333}.err{fill:#c00}.title{font-size:15px;font-weight:bold}"
+        ".sub{fill:#555}</style>",
+        '<rect width="100%" height="100%" fill="#fff"/>',
+        '<text x="%d" y="20" class="title">bq vs peer queues (uint64_t, capacity 1024)</text>'
+        % pad,
+        '<text x="%d" y="36" class="sub">%s</text>' % (pad, html.escape(subtitle)),
+    ] + parts + ["</svg>"]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(svg) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="directory for results.md/chart.svg/json")
+    parser.add_argument("--meta", action="append", default=[], help="KEY=VALUE for the header")
+    parser.add_argument("runs", nargs="+", help="bq_bench JSON files")
+    args = parser.parse_args()
+    meta = dict(item.split("=", 1) for item in args.meta)
+    meta.setdefault("date", datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC"))
+
+    cells, contexts, order = load(args.runs)
+    if not cells:
+        sys.exit("report.py: no benchmark runs in %s" % ", ".join(args.runs))
+    known = [q for q, _ in QUEUES]
+    queues = [(q, t) for q, t in QUEUES if q in order] + [(q, q) for q in order if q not in known]
+
+    os.makedirs(args.out, exist_ok=True)
+    write_markdown(os.path.join(args.out, "results.md"), cells, queues, meta, contexts)
+    machine = machine_info()
+    write_svg(os.path.join(args.out, "chart.svg"), cells, queues,
+              "%s%s; %s CPUs; %s; medians; %s" % (
+                  meta.get("note", "").upper() + ": " if meta.get("note") else "", meta["date"],
+                  machine.get("nproc"), machine.get("cpu", ""),
+                  meta.get("command", "scripts/bench.sh")))
+    merged = {"meta": meta, "contexts": contexts, "benchmarks": []}
+    for path in args.runs:
+        with open(path, encoding="utf-8") as f:
+            merged["benchmarks"].extend(json.load(f).get("benchmarks", []))
+    with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
+        json.dump(merged, f, indent=1)
+        f.write("\n")
+    failed = sorted({"%s/%s" % k for k, c in cells.items() if c.errors})
+    for name in failed:
+        print("report.py: check failed in %s" % name, file=sys.stderr)
+    print("report.py: wrote results.md, chart.svg, results.json to %s" % args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Builds and runs the queue comparison (bench/), then writes docs/bench/results.md,
+# docs/bench/chart.svg and docs/bench/results.json (every repetition, raw).
+#
+#   scripts/bench.sh              the measured run (5 repetitions, 0.2 s min time)
+#   scripts/bench.sh --smoke      1 repetition, 0.05 s: checks everything runs; writes to
+#                                 build/bench/smoke/ instead of docs/bench/
+#   scripts/bench.sh --no-deps    do not install packages (they must be there already)
+# Environment: BQ_BENCH_REPETITIONS, BQ_BENCH_MIN_TIME, BQ_BENCH_BUILD_DIR, BQ_BENCH_OUT,
+# BQ_BENCH_FILTER (a regex over queue ids, e.g. 'bq_|mutex'), CXX.
+#
+# Each queue runs in its own process, one after the other. Numbers are only comparable within
+# one run, on an otherwise idle machine: the report records the load average it saw.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+smoke=0
+deps=1
+for arg in "$@"; do
+  case "$arg" in
+    --smoke) smoke=1 ;;
+    --no-deps) deps=0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+if ((smoke)); then
+  reps="${BQ_BENCH_REPETITIONS:-1}"
+  min_time="${BQ_BENCH_MIN_TIME:-0.05}"
+else
+  reps="${BQ_BENCH_REPETITIONS:-5}"
+  min_time="${BQ_BENCH_MIN_TIME:-0.2}"
+fi
+build="${BQ_BENCH_BUILD_DIR:-$root/build/bench}"
+if ((smoke)); then
+  out="${BQ_BENCH_OUT:-$build/smoke}"
+else
+  out="${BQ_BENCH_OUT:-$root/docs/bench}"
+fi
+filter="${BQ_BENCH_FILTER:-.}"
+command_line="scripts/bench.sh${*:+ $*}"
+[[ "${BQ_BENCH_REPETITIONS:-}" ]] && command_line="BQ_BENCH_REPETITIONS=$reps $command_line"
+[[ "${BQ_BENCH_MIN_TIME:-}" ]] && command_line="BQ_BENCH_MIN_TIME=$min_time $command_line"
+[[ "${BQ_BENCH_FILTER:-}" ]] && command_line="BQ_BENCH_FILTER='$filter' $command_line"
+
+# --- Dependencies: the project's list, plus the peers only this comparison needs.
+peers=(libbenchmark-dev libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev
+       libboost-dev libtbb-dev libspdlog-dev libfmt-dev libck-dev)
+if ((deps)); then
+  if [[ -x "$root/scripts/install-deps.sh" ]]; then
+    "$root/scripts/install-deps.sh"
+  fi
+  missing=()
+  for pkg in "${peers[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "bench.sh: missing ${missing[*]}; run as root or install them (their rows are skipped)" >&2
+    else
+      if [[ ! -x "$root/scripts/install-deps.sh" ]]; then apt-get update -qq; fi
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+  fi
+fi
+
+# --- Build: Release, the benchmarks only.
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBQ_BUILD_BENCHMARKS=ON \
+  -DBQ_BUILD_TESTS=OFF -DBQ_BUILD_EXAMPLES=OFF -DBQ_INSTALL=OFF >/dev/null
+cmake --build "$build" --target bq_bench -j "$(nproc)"
+bin="$build/bench/bq_bench"
+
+# --- Run: one process per queue id, every repetition kept in JSON.
+raw="$build/bench-json"
+rm -rf "$raw"
+mkdir -p "$raw" "$out"
+mapfile -t queues < <("$bin" --benchmark_list_tests | cut -d/ -f2 | awk '!seen[$0]++' | grep -E "$filter")
+if ((${#queues[@]} == 0)); then
+  echo "bench.sh: no queue id matches BQ_BENCH_FILTER='$filter'" >&2
+  exit 1
+fi
+started=$(date +%s)
+echo "bench.sh: ${#queues[@]} queues, $reps repetitions, min time $min_time s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+failed=()
+for queue in "${queues[@]}"; do
+  echo "bench.sh: $queue"
+  if ! BQ_BENCH_REPETITIONS="$reps" "$bin" \
+      --benchmark_filter="^[^/]+/${queue}/" \
+      --benchmark_min_time="$min_time" \
+      --benchmark_out="$raw/$queue.json" --benchmark_out_format=json \
+      >"$raw/$queue.log" 2>&1; then
+    failed+=("$queue")
+  fi
+  sed -n '/^-----/,$p' "$raw/$queue.log" | grep -v '^-----\|^Benchmark ' || true
+done
+echo "bench.sh: benchmarks took $(( $(date +%s) - started )) s"
+
+# --- Report.
+compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")"
+compiler_version="$("$compiler" --version | head -n1)"
+note=""
+((smoke)) && note="smoke run (1 repetition, short): not a measurement"
+python3 "$root/bench/report.py" --out "$out" \
+  --meta "command=$command_line" \
+  --meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  --meta "compiler=$compiler_version" \
+  --meta "build_type=Release" \
+  --meta "repetitions=$reps" \
+  --meta "min_time=$min_time" \
+  ${note:+--meta "note=$note"} \
+  "$raw"/*.json
+if ((${#failed[@]})); then
+  echo "bench.sh: bq_bench exited with an error for: ${failed[*]} (logs in $raw)" >&2
+  exit 1
+fi
