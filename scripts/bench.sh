@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the queue comparison (bench/), then writes docs/bench/results.md,
-# docs/bench/chart.svg and docs/bench/results.json (every repetition, raw).
+# docs/bench/chart.svg, docs/bench/results.json (every repetition, raw) and the README's
+# benchmark section docs/readme/50-benchmarks.md.
 #
 #   scripts/bench.sh              the measured run (5 repetitions, 0.2 s min time)
 #   scripts/bench.sh --smoke      1 repetition, 0.05 s: checks everything runs; writes to
@@ -20,7 +21,7 @@ for arg in "$@"; do
   case "$arg" in
     --smoke) smoke=1 ;;
     --no-deps) deps=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -100,7 +101,11 @@ echo "bench.sh: benchmarks took $(( $(date +%s) - started )) s"
 compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")"
 compiler_version="$("$compiler" --version | head -n1)"
 note=""
-((smoke)) && note="smoke run (1 repetition, short): not a measurement"
+readme="$root/docs/readme/50-benchmarks.md"
+if ((smoke)); then
+  note="smoke run (1 repetition, short): not a measurement"
+  readme="$out/50-benchmarks.md"
+fi
 python3 "$root/bench/report.py" --out "$out" \
   --meta "command=$command_line" \
   --meta "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
@@ -109,6 +114,7 @@ python3 "$root/bench/report.py" --out "$out" \
   --meta "repetitions=$reps" \
   --meta "min_time=$min_time" \
   ${note:+--meta "note=$note"} \
+  --readme "$readme" \
   "$raw"/*.json
 if ((${#failed[@]})); then
   echo "bench.sh: bq_bench exited with an error for: ${failed[*]} (logs in $raw)" >&2
