@@ -81,8 +81,12 @@ def load(paths):
     contexts = []
     order = []
     for path in paths:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:  # a run killed mid-way leaves truncated JSON
+            print("report.py: skipping %s: %s" % (path, e), file=sys.stderr)
+            continue
         contexts.append(data.get("context", {}))
         for run in data.get("benchmarks", []):
             if run.get("run_type") != "iteration":
@@ -410,8 +414,11 @@ def main():
                   meta.get("command", "scripts/bench.sh")))
     merged = {"meta": meta, "contexts": contexts, "benchmarks": []}
     for path in args.runs:
-        with open(path, encoding="utf-8") as f:
-            merged["benchmarks"].extend(json.load(f).get("benchmarks", []))
+        try:
+            with open(path, encoding="utf-8") as f:
+                merged["benchmarks"].extend(json.load(f).get("benchmarks", []))
+        except (OSError, ValueError):
+            pass
     with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(merged, f, indent=1)
         f.write("\n")

@@ -8,7 +8,7 @@
 #                                 build/bench/smoke/ instead of docs/bench/
 #   scripts/bench.sh --no-deps    do not install packages (they must be there already)
 # Environment: BQ_BENCH_REPETITIONS, BQ_BENCH_MIN_TIME, BQ_BENCH_BUILD_DIR, BQ_BENCH_OUT,
-# BQ_BENCH_FILTER (a regex over queue ids, e.g. 'bq_|mutex'), CXX.
+# BQ_BENCH_FILTER (a regex over queue ids, e.g. 'bq_|mutex'), BQ_BENCH_QUEUE_TIMEOUT (s), CXX.
 #
 # Each queue runs in its own process, one after the other. Numbers are only comparable within
 # one run, on an otherwise idle machine: the report records the load average it saw.
@@ -40,6 +40,7 @@ else
   out="${BQ_BENCH_OUT:-$root/docs/bench}"
 fi
 filter="${BQ_BENCH_FILTER:-.}"
+queue_timeout="${BQ_BENCH_QUEUE_TIMEOUT:-300}"  # seconds; a spinning peer can crawl on a busy box
 command_line="scripts/bench.sh${*:+ $*}"
 [[ "${BQ_BENCH_REPETITIONS:-}" ]] && command_line="BQ_BENCH_REPETITIONS=$reps $command_line"
 [[ "${BQ_BENCH_MIN_TIME:-}" ]] && command_line="BQ_BENCH_MIN_TIME=$min_time $command_line"
@@ -86,7 +87,7 @@ echo "bench.sh: ${#queues[@]} queues, $reps repetitions, min time $min_time s; l
 failed=()
 for queue in "${queues[@]}"; do
   echo "bench.sh: $queue"
-  if ! BQ_BENCH_REPETITIONS="$reps" "$bin" \
+  if ! BQ_BENCH_REPETITIONS="$reps" timeout "$queue_timeout" "$bin" \
       --benchmark_filter="^[^/]+/${queue}/" \
       --benchmark_min_time="$min_time" \
       --benchmark_out="$raw/$queue.json" --benchmark_out_format=json \
