@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs every Debian package bq's build, tests, demo, benchmarks and CI use.
+#
+#   scripts/install-deps.sh            install what is missing (apt-get; as root or via sudo)
+#   scripts/install-deps.sh --check    only report what is missing (exit 1 if anything is)
+#
+# Nothing is downloaded when everything is installed already. Not root and no
+# password-less sudo, or not a Debian-like system: prints what to install and
+# exits 0, so the build can still use whatever the machine has.
+# Set BQ_SKIP_DEPS=1 to skip this script entirely.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ clang libclang-rt-14-dev  # toolchains; libFuzzer + sanitizer runtimes
+  catch2 libfmt-dev                               # tests, examples
+  libbenchmark-dev                                # bench/
+  libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev  # bench/ peers
+  libboost-dev libtbb-dev libspdlog-dev libck-dev                      # bench/ peers
+  prometheus                                      # promtool checks the Prometheus export
+  python3                                         # bench/report.py, JSON checks
+)
+
+if [[ "${BQ_SKIP_DEPS:-0}" == 1 ]]; then
+  echo "install-deps: BQ_SKIP_DEPS=1, skipping"
+  exit 0
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps: not a Debian-like system (no apt-get); install the equivalents of:"
+  echo "  ${packages[*]}"
+  exit 0
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+echo "install-deps: missing: ${missing[*]}"
+if [[ "${1:-}" == "--check" ]]; then
+  exit 1
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo=(sudo -n)
+  else
+    echo "install-deps: not root and no password-less sudo; skipping. As root, run:"
+    echo "  apt-get update && apt-get install -y ${missing[*]}"
+    exit 0
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Wait for another apt/dpkg run (up to 10 minutes) instead of failing on its lock.
+apt_opts=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+"${sudo[@]}" apt-get "${apt_opts[@]}" update -qq || echo "install-deps: apt-get update failed; trying the install anyway"
+"${sudo[@]}" apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"
