@@ -128,12 +128,16 @@ struct Checker {
 // ---------------------------------------------------------------------------
 // Scenarios.
 
+/// The extra thread of the metrics-overhead scenario: none, one that wakes every 100 us and
+/// does nothing (the control: what a third thread costs on its own), or one that wakes every
+/// 100 us and takes a metrics snapshot.
+enum class Reader { none, idle, metrics };
+
 /// `producers` threads each push kTransferItems / producers items while `consumers`
 /// threads (the benchmark thread is one of them) each pop an equal share, all blocking.
-/// Each iteration builds a fresh queue and fresh threads. With `metrics_reader`, one more
-/// thread takes a metrics snapshot every 100 us for the whole transfer.
+/// Each iteration builds a fresh queue and fresh threads, plus the `reader` thread if any.
 template <class Q>
-void throughput(benchmark::State& state, int producers, int consumers, bool metrics_reader) {
+void throughput(benchmark::State& state, int producers, int consumers, Reader reader_kind) {
   const std::uint64_t per_producer = kTransferItems / static_cast<std::uint64_t>(producers);
   const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
   const std::uint64_t per_consumer = total / static_cast<std::uint64_t>(consumers);
@@ -160,11 +164,11 @@ void throughput(benchmark::State& state, int producers, int consumers, bool metr
     }
     std::thread reader;
     if constexpr (requires(const Q& q) { q.read_metrics(); }) {
-      if (metrics_reader) {
-        reader = std::thread([&queue, &transfer_done, &snapshots] {
+      if (reader_kind != Reader::none) {
+        reader = std::thread([&queue, &transfer_done, &snapshots, reader_kind] {
           std::uint64_t sink = 0;
           while (!transfer_done.load(std::memory_order_relaxed)) {
-            sink += queue->read_metrics();
+            if (reader_kind == Reader::metrics) sink += queue->read_metrics();
             ++snapshots;
             std::this_thread::sleep_for(std::chrono::microseconds(100));
           }
@@ -205,8 +209,8 @@ void throughput(benchmark::State& state, int producers, int consumers, bool metr
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
                           static_cast<std::int64_t>(total));
   state.SetLabel("push " + std::string(Q::kPushWait) + ", pop " + std::string(Q::kPopWait));
-  if (metrics_reader) {
-    state.counters["snapshots"] = benchmark::Counter(static_cast<double>(snapshots));
+  if (reader_kind != Reader::none) {
+    state.counters["wakeups"] = benchmark::Counter(static_cast<double>(snapshots));
   }
 }
 
@@ -385,21 +389,25 @@ inline benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark*
 template <class Q, class DropQ = Q>
 void register_queue(const std::string& id) {
   const int reps = repetitions();
-  configure(
-      benchmark::RegisterBenchmark(("throughput_1p1c/" + id).c_str(),
-                                   [](benchmark::State& s) { throughput<Q>(s, 1, 1, false); }),
-      reps);
+  configure(benchmark::RegisterBenchmark(
+                ("throughput_1p1c/" + id).c_str(),
+                [](benchmark::State& s) { throughput<Q>(s, 1, 1, Reader::none); }),
+            reps);
   if constexpr (Q::kMultiProducer) {
-    configure(
-        benchmark::RegisterBenchmark(("throughput_2p2c/" + id).c_str(),
-                                     [](benchmark::State& s) { throughput<Q>(s, 2, 2, false); }),
-        reps);
+    configure(benchmark::RegisterBenchmark(
+                  ("throughput_2p2c/" + id).c_str(),
+                  [](benchmark::State& s) { throughput<Q>(s, 2, 2, Reader::none); }),
+              reps);
   }
   if constexpr (requires(const Q& q) { q.read_metrics(); }) {
-    configure(
-        benchmark::RegisterBenchmark(("throughput_1p1c_metrics_reader/" + id).c_str(),
-                                     [](benchmark::State& s) { throughput<Q>(s, 1, 1, true); }),
-        reps);
+    configure(benchmark::RegisterBenchmark(
+                  ("throughput_1p1c_idle_reader/" + id).c_str(),
+                  [](benchmark::State& s) { throughput<Q>(s, 1, 1, Reader::idle); }),
+              reps);
+    configure(benchmark::RegisterBenchmark(
+                  ("throughput_1p1c_metrics_reader/" + id).c_str(),
+                  [](benchmark::State& s) { throughput<Q>(s, 1, 1, Reader::metrics); }),
+              reps);
   }
   configure(benchmark::RegisterBenchmark(("push_pop_1thread/" + id).c_str(),
                                          [](benchmark::State& s) { push_pop_one_thread<Q>(s); }),
