@@ -1,8 +1,10 @@
 // Lifetime-counting item types for bq tests.
 //
 // Every type here reports to one process-wide set of counters (bq_test::Lifetimes):
-// constructions, destructions, live instances (and their peak), copies, moves, and
-// objects constructed at a misaligned address or destroyed twice. Tests reset the
+// constructions, destructions, live instances (and their peak), live *values* (live
+// instances that were not moved from, and their peak: what actually holds an item's
+// resources), copies, moves, and objects constructed at a misaligned address or
+// destroyed twice. Tests reset the
 // counters at their start and check them at their end: "every item constructed is
 // destroyed exactly once" is `constructed() == destroyed()` and `bad_destroys() == 0`.
 //
@@ -48,6 +50,8 @@ class Lifetimes {
     destroyed_ = 0;
     live_ = 0;
     peak_live_ = 0;
+    live_values_ = 0;
+    peak_live_values_ = 0;
     copies_ = 0;
     moves_ = 0;
     misaligned_ = 0;
@@ -62,8 +66,15 @@ class Lifetimes {
   static long long live() noexcept { return live_.load(); }
   /// Returns the largest live() since the last reset() or reset_peak().
   static long long peak_live() noexcept { return peak_live_.load(); }
-  /// Sets the peak to the current live count.
-  static void reset_peak() noexcept { peak_live_ = live_.load(); }
+  /// Returns the live instances that hold a value (were not moved from).
+  static long long live_values() noexcept { return live_values_.load(); }
+  /// Returns the largest live_values() since the last reset() or reset_peak().
+  static long long peak_live_values() noexcept { return peak_live_values_.load(); }
+  /// Sets both peaks to the current counts.
+  static void reset_peak() noexcept {
+    peak_live_ = live_.load();
+    peak_live_values_ = live_values_.load();
+  }
   static long long copies() noexcept { return copies_.load(); }
   static long long moves() noexcept { return moves_.load(); }
   /// Returns how many objects were constructed at an address not aligned for their type.
@@ -80,15 +91,14 @@ class Lifetimes {
   // Called by the tracked types.
   static void on_construct() noexcept {
     constructed_.fetch_add(1, std::memory_order_relaxed);
-    const long long now = live_.fetch_add(1, std::memory_order_relaxed) + 1;
-    long long peak = peak_live_.load(std::memory_order_relaxed);
-    while (now > peak && !peak_live_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-    }
+    add_one_raising_peak(live_, peak_live_);
   }
   static void on_destroy() noexcept {
     destroyed_.fetch_add(1, std::memory_order_relaxed);
     live_.fetch_sub(1, std::memory_order_relaxed);
   }
+  static void on_value_gained() noexcept { add_one_raising_peak(live_values_, peak_live_values_); }
+  static void on_value_lost() noexcept { live_values_.fetch_sub(1, std::memory_order_relaxed); }
   static void on_copy() noexcept { copies_.fetch_add(1, std::memory_order_relaxed); }
   static void on_move() noexcept { moves_.fetch_add(1, std::memory_order_relaxed); }
   static void on_misaligned() noexcept { misaligned_.fetch_add(1, std::memory_order_relaxed); }
@@ -109,10 +119,21 @@ class Lifetimes {
   }
 
  private:
+  /// Increments `counter` and raises `peak` to its new value if higher.
+  static void add_one_raising_peak(std::atomic<long long>& counter,
+                                   std::atomic<long long>& peak) noexcept {
+    const long long now = counter.fetch_add(1, std::memory_order_relaxed) + 1;
+    long long seen = peak.load(std::memory_order_relaxed);
+    while (now > seen && !peak.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+    }
+  }
+
   static inline std::atomic<long long> constructed_{0};
   static inline std::atomic<long long> destroyed_{0};
   static inline std::atomic<long long> live_{0};
   static inline std::atomic<long long> peak_live_{0};
+  static inline std::atomic<long long> live_values_{0};
+  static inline std::atomic<long long> peak_live_values_{0};
   static inline std::atomic<long long> copies_{0};
   static inline std::atomic<long long> moves_{0};
   static inline std::atomic<long long> misaligned_{0};
@@ -126,12 +147,16 @@ class Lifetimes {
 class Tracked {
  public:
   Tracked() noexcept : Tracked(0) {}
-  explicit Tracked(std::uint64_t value) noexcept : value_(value) { Lifetimes::on_construct(); }
+  explicit Tracked(std::uint64_t value) noexcept : value_(value) {
+    Lifetimes::on_construct();
+    Lifetimes::on_value_gained();
+  }
 
   Tracked(const Tracked& other) : value_(other.value_) {
     Lifetimes::before_copy_or_move();  // Throws before anything is counted or changed.
     moved_from_ = other.moved_from_;
     Lifetimes::on_construct();
+    if (!moved_from_) Lifetimes::on_value_gained();
     Lifetimes::on_copy();
   }
 
@@ -139,18 +164,23 @@ class Tracked {
   Tracked(Tracked&& other) noexcept(false) : value_(other.value_) {
     Lifetimes::before_copy_or_move();  // Throws before the source is marked moved-from.
     moved_from_ = other.moved_from_;
-    other.moved_from_ = true;
+    other.moved_from_ = true;  // The value (if any) moves along: live_values is unchanged.
     Lifetimes::on_construct();
     Lifetimes::on_move();
   }
 
   Tracked& operator=(const Tracked& other) noexcept {
+    if (this == &other) return *this;
+    if (!moved_from_) Lifetimes::on_value_lost();
+    if (!other.moved_from_) Lifetimes::on_value_gained();
     value_ = other.value_;
     moved_from_ = other.moved_from_;
     return *this;
   }
 
   Tracked& operator=(Tracked&& other) noexcept {
+    if (this == &other) return *this;
+    if (!moved_from_) Lifetimes::on_value_lost();  // Ours is dropped; other's moves here.
     value_ = other.value_;
     moved_from_ = other.moved_from_;
     other.moved_from_ = true;
@@ -160,6 +190,7 @@ class Tracked {
   ~Tracked() {
     if (magic_ != kAlive) Lifetimes::on_bad_destroy();
     magic_ = kDead;
+    if (!moved_from_) Lifetimes::on_value_lost();
     Lifetimes::on_destroy();
   }
 
