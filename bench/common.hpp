@@ -243,7 +243,8 @@ void push_dropping_oldest(Q& queue, std::uint64_t item) {
 }
 
 /// One thread pushes into a full queue with drop-oldest; time per iteration = one such push.
-/// Afterwards the queue must hold the newest items, consecutive, ending with the last pushed.
+/// Afterwards the queue must hold the newest items, consecutive, ending with the last pushed
+/// (exactly kCapacity of them when drop-oldest is native).
 template <class Q>
 void drop_oldest_full(benchmark::State& state) {
   Q queue(kCapacity);
@@ -259,8 +260,13 @@ void drop_oldest_full(benchmark::State& state) {
     if (held > 0 && got != expect_seq) ok = false;
     expect_seq = got + 1;
   }
+  constexpr bool kNative = requires { queue.push_drop_oldest(std::uint64_t{}); };
   if (!ok || held == 0 || expect_seq != seq) {
     state.SkipWithError("after drop-oldest pushes the queue did not hold the newest items");
+    return;
+  }
+  if (kNative && held != kCapacity) {  // a native drop-oldest evicts one item, no more
+    state.SkipWithError("after drop-oldest pushes the queue was not full");
     return;
   }
   if constexpr (requires { queue.verify(held, seq - held); }) {
@@ -269,13 +275,12 @@ void drop_oldest_full(benchmark::State& state) {
       return;
     }
   }
-  constexpr bool kNative = requires { queue.push_drop_oldest(std::uint64_t{}); };
   state.SetLabel(kNative ? "native" : "emulated: try_pop+try_push");
   state.counters["held"] = benchmark::Counter(static_cast<double>(held));
 }
 
-/// One thread calls try_push on a full queue; every call must fail. Also reports how many
-/// items the queue held when it first refused one (its real capacity).
+/// One thread calls try_push on a full queue; every call must fail and queue nothing. Also
+/// reports how many items the queue held when it first refused one (its real capacity).
 template <class Q>
 void try_push_full(benchmark::State& state) {
   Q queue(kCapacity);
@@ -286,9 +291,21 @@ void try_push_full(benchmark::State& state) {
   for (auto _ : state) {
     any_succeeded |= queue.try_push(item);
   }
-  if (any_succeeded || held == 4 * kCapacity) {
-    state.SkipWithError("try_push on a full queue succeeded");
+  if (any_succeeded || held == 0 || held == 4 * kCapacity) {
+    state.SkipWithError(held == 0 ? "try_push on an empty queue failed"
+                                  : "try_push on a full queue succeeded");
     return;
+  }
+  if constexpr (requires(std::uint64_t v) { queue.try_pop(v); }) {
+    // The failed calls must not have queued anything: exactly items 0..held-1 come out.
+    std::uint64_t drained = 0;
+    for (std::uint64_t popped = 0; queue.try_pop(popped); ++drained) {
+      if (popped != make_item(0, drained)) drained = 4 * kCapacity;
+    }
+    if (drained != held) {
+      state.SkipWithError("the queue did not hold exactly what try_push accepted");
+      return;
+    }
   }
   state.counters["held"] = benchmark::Counter(static_cast<double>(held));
 }
