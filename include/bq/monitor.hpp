@@ -421,8 +421,9 @@ class QueueMonitor {
     } catch (...) {
       errors.push_back("bq: QueueMonitor failed to sample: " + describe(std::current_exception()));
     }
-    for (const auto& message : errors) report(message);
+    // From here on user code runs (error handler, sink): sample_now() from it must throw.
     delivering_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+    for (const auto& message : errors) report(message);
     for (const auto& event : events) {
       try {
         sink_(event);
