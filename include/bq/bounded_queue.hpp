@@ -299,7 +299,7 @@ class BoundedQueue {
   PushResult push_with_policy(Construct construct, Deadline deadline) {
     // A policy that evicts at once goes straight to the evicting push, which
     // also handles the not-full case: one pass over the ring instead of two.
-    if (policy_.on_full(false) != FullAction::evict_oldest) {
+    if (!evicts_at_once()) {
       switch (push_once(construct)) {
         case RingStatus::ok: return PushResult::pushed;
         case RingStatus::closed: return reject_closed();
@@ -331,11 +331,11 @@ class BoundedQueue {
             dropped_newest_.fetch_add(1, std::memory_order_relaxed);
             return PushResult::dropped_newest;
           } else {
-            auto pushed = push_evicting(construct);
-            if (!pushed) return reject_closed();
-            if (!*pushed) return PushResult::pushed;
+            std::optional<T> oldest;
+            if (!push_evicting(construct, oldest)) return reject_closed();
+            if (!oldest) return PushResult::pushed;
             // The item is queued; the handler runs outside the ring.
-            if (on_evict_) on_evict_(std::move(**pushed));
+            if (on_evict_) on_evict_(std::move(*oldest));
             return PushResult::replaced_oldest;
           }
         }
@@ -355,10 +355,26 @@ class BoundedQueue {
     static_assert(!kSpscRing,
                   "bq: force_push on a Spsc queue needs a policy that may evict (the producer "
                   "pops to evict); use Mpmc or an evicting policy");
-    auto pushed = push_evicting(construct);
-    if (!pushed) return {reject_closed(), std::nullopt};
-    if (!*pushed) return {PushResult::pushed, std::nullopt};
-    return {PushResult::replaced_oldest, std::move(*pushed)};
+    ForcePushResult<T> out{PushResult::pushed, std::nullopt};
+    if (!push_evicting(construct, out.evicted)) {
+      out.result = reject_closed();
+    } else if (out.evicted) {
+      out.result = PushResult::replaced_oldest;
+    }
+    return out;
+  }
+
+  /// Returns true if the policy evicts as soon as the queue is full, so pushes
+  /// can take the evicting path directly. Only built-in policies are known to;
+  /// a user policy is asked only when the queue is full, as documented.
+  bool evicts_at_once() const noexcept {
+    if constexpr (std::is_same_v<Policy, DropOldest>) {
+      return true;
+    } else if constexpr (std::is_same_v<Policy, Dynamic>) {
+      return policy_.policy() == OverflowPolicy::drop_oldest;
+    } else {
+      return false;
+    }
   }
 
   PushResult reject_closed() noexcept {
@@ -366,11 +382,12 @@ class BoundedQueue {
     return PushResult::closed;
   }
 
-  /// Pushes, evicting the oldest item if full. Returns nullopt if closed, else
-  /// the evicted item if there was one (already counted in dropped_oldest).
+  /// Pushes, evicting the oldest item into `oldest` if full (counted in
+  /// dropped_oldest). Returns false if closed. If the push throws after the
+  /// eviction, the evicted item goes to the handler before the exception
+  /// propagates (it has no other way back).
   template <class Construct>
-  std::optional<std::optional<T>> push_evicting(Construct& construct) requires(!kSpscRing) {
-    std::optional<T> oldest;
+  bool push_evicting(Construct& construct, std::optional<T>& oldest) requires(!kSpscRing) {
     const auto evict = [&](T& item) {
       // Counted before the move, so an item whose move throws is counted too.
       // Release: pairs with counts()' acquire, which then sees head_ moved.
@@ -379,12 +396,19 @@ class BoundedQueue {
     };
     detail::Backoff backoff;
     for (;;) {
-      switch (ring_.try_push_evicting(construct, evict)) {
+      RingStatus status;
+      try {
+        status = ring_.try_push_evicting(construct, evict);
+      } catch (...) {
+        if (oldest && on_evict_) on_evict_(std::move(*oldest));
+        throw;
+      }
+      switch (status) {
         case RingStatus::ok:
           wake_a_popper();
           if (oldest) ring_.high_watermark().raise_to(capacity());
-          return std::optional<std::optional<T>>(std::move(oldest));
-        case RingStatus::closed: return std::nullopt;
+          return true;
+        case RingStatus::closed: return false;
         case RingStatus::busy:
         case RingStatus::full: backoff.pause(); continue;
       }

@@ -64,8 +64,8 @@ class MpmcRing {
   [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
 
   /// Claims the next push position and calls `construct(void* where)` to
-  /// placement-new the item there. If construct throws, the claimed slot is
-  /// published as a hole that poppers skip, and the exception propagates.
+  /// placement-new the item there. If construct throws, the position is given
+  /// back (see abandon()) and the exception propagates.
   template <class Construct>
   RingStatus try_push(Construct&& construct) {
     std::uint64_t pos = tail_.load(std::memory_order_relaxed);
@@ -79,7 +79,7 @@ class MpmcRing {
         // orders "tail moved" before the caller's check for sleeping poppers.
         if (tail_.compare_exchange_weak(pos, positions_.next(pos), std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
-          publish(slot, free_turn + 1, std::forward<Construct>(construct));
+          publish(slot, pos, std::forward<Construct>(construct));
           if (high_watermark_.should_sample(positions_.index(pos))) {
             high_watermark_.sample(positions_.count(pos) + 1,
                                    positions_.count(head_.load(std::memory_order_relaxed)));
@@ -131,13 +131,13 @@ class MpmcRing {
         std::uint64_t expected = oldest;
         if (head_.compare_exchange_strong(expected, positions_.next(oldest),
                                           std::memory_order_seq_cst, std::memory_order_relaxed)) {
-          replace(slot, free_turn, std::forward<Construct>(construct), std::forward<Evict>(evict));
+          replace(slot, pos, std::forward<Construct>(construct), std::forward<Evict>(evict));
           return RingStatus::ok;
         }
         // A popper took it and is releasing the slot to us.
         wait_for_turn(slot, free_turn);
       }
-      publish(slot, free_turn + 1, std::forward<Construct>(construct));
+      publish(slot, pos, std::forward<Construct>(construct));
       return RingStatus::ok;
     }
   }
@@ -259,9 +259,10 @@ class MpmcRing {
   }
 
   /// Evicts the oldest item from a slot this thread owns both as its popper and
-  /// as the pusher of the next lap, then constructs the new item there.
+  /// as the pusher of `pos`, one lap later, then constructs the new item there.
   template <class Construct, class Evict>
-  void replace(Slot& slot, std::uint64_t free_turn, Construct&& construct, Evict&& evict) {
+  void replace(Slot& slot, std::uint64_t pos, Construct&& construct, Evict&& evict) {
+    const std::uint64_t free_turn = 2 * positions_.lap(pos);
     // The oldest item's pusher may (rarely) still be writing it.
     wait_for_turn(slot, free_turn - 1);
     if (slot.turn.load(std::memory_order_relaxed) & kHoleBit) {
@@ -275,30 +276,48 @@ class MpmcRing {
         Destroy destroy{slot};
         evict(*slot.storage.get());
       } catch (...) {
-        // The oldest item is gone (destroyed, counted by evict); our push is not.
-        holes_pushed_.fetch_add(1, std::memory_order_relaxed);
-        slot.turn.store((free_turn + 1) | kHoleBit, std::memory_order_release);
+        abandon(slot, pos);  // the oldest item left (counted by evict); ours never came
         throw;
       }
     }
-    publish(slot, free_turn + 1, std::forward<Construct>(construct));
+    publish(slot, pos, std::forward<Construct>(construct));
   }
 
+  /// Constructs the item of push position `pos` in its (empty) slot and hands
+  /// the slot to the position's popper.
   template <class Construct>
-  void publish(Slot& slot, std::uint64_t full_turn, Construct&& construct) {
+  void publish(Slot& slot, std::uint64_t pos, Construct&& construct) {
     if constexpr (std::is_nothrow_invocable_v<Construct, void*>) {
       construct(static_cast<void*>(slot.storage.bytes));
     } else {
       try {
         construct(static_cast<void*>(slot.storage.bytes));
       } catch (...) {
-        holes_pushed_.fetch_add(1, std::memory_order_relaxed);
-        slot.turn.store(full_turn | kHoleBit, std::memory_order_release);
+        abandon(slot, pos);
         throw;
       }
     }
     // Release: the item's construction happens-before a popper that reads this turn.
-    slot.turn.store(full_turn, std::memory_order_release);
+    slot.turn.store(2 * positions_.lap(pos) + 1, std::memory_order_release);
+  }
+
+  /// Gives up push position `pos`, whose slot is empty because constructing its
+  /// item threw. If no later push has claimed a position, tail_ simply moves
+  /// back and the slot is free again, as if the push never happened; otherwise
+  /// the slot is published as a hole, which the position's popper skips (until
+  /// then it takes up one slot of capacity).
+  void abandon(Slot& slot, std::uint64_t pos) noexcept {
+    const std::uint64_t free_turn = 2 * positions_.lap(pos);
+    std::uint64_t claimed_next = positions_.next(pos);
+    // Nobody can pop pos before its turn is published, so tail_ == next(pos)
+    // means the ring is exactly as if pos had never been claimed.
+    if (tail_.compare_exchange_strong(claimed_next, pos, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+      slot.turn.store(free_turn, std::memory_order_release);
+    } else {
+      holes_pushed_.fetch_add(1, std::memory_order_relaxed);
+      slot.turn.store((free_turn + 1) | kHoleBit, std::memory_order_release);
+    }
   }
 
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
