@@ -325,15 +325,10 @@ std::size_t count_violations(const PlanShape& shape, std::size_t count, const Sp
   return violations;
 }
 
-/// The specification BoundedQueue documents (README, "Guarantees"): a bounded FIFO whose
-/// evictions are steps of their own inside the push (the handler runs before the new item is
-/// queued), each taking the oldest item of a full queue. A push that races close() may evict
-/// one item in the instant after the close and then report `closed`.
-Spec documented(WhenFull when_full) {
-  Spec spec{0, when_full, Evictions::stepwise};
-  spec.evict_needs_open = false;
-  return spec;
-}
+/// The specification BoundedQueue documents (README, "Guarantees"): a bounded FIFO of the
+/// round's capacity whose pushes, when full, do what the policy says, and whose evictions are
+/// atomic with the push that causes them (the push claims the oldest item's slot for its own).
+Spec documented(WhenFull when_full) { return Spec{0, when_full, Evictions::atomic}; }
 
 template <class Policy, WhenFull kWhenFull,
           bq::OverflowPolicy kDynamic = bq::OverflowPolicy::drop_oldest>

@@ -1,0 +1,414 @@
+// Differential fuzz target: BoundedQueue against a std::deque model of the same policy.
+//
+// The first byte picks the queue: which policy (from the group BQ_FUZZ_POLICIES names, or
+// all), its capacity (1..8) and whether it has an eviction handler. Every later byte is one
+// call on one thread: push (rvalue, const&, emplace), try_push, try_emplace, push_for /
+// push_until with zero, negative, past and maximal timeouts, force_push, pop, try_pop,
+// timed pops, close, reset_high_watermark, and reads of size/empty/is_closed. After each call
+// the result, the evicted items, an rejected rvalue's state, size()/empty()/is_closed() and
+// the whole QueueMetrics are compared with the model; any difference aborts with a message.
+// At the end the queue is destroyed and every item object must have been destroyed.
+//
+//   BQ_FUZZ_POLICIES=evict|drop|block|spsc   restrict the first byte to one policy group
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <bq/bounded_queue.hpp>
+
+namespace {
+
+using namespace std::chrono_literals;
+using bq::PushResult;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMovedFrom = -1;
+
+/// An item that counts its live objects and marks a moved-from source.
+struct Item {
+  static inline long long live = 0;
+  int id;
+
+  explicit Item(int value) noexcept : id(value) { ++live; }
+  Item(const Item& other) noexcept : id(other.id) { ++live; }
+  Item(Item&& other) noexcept : id(other.id) {
+    other.id = kMovedFrom;
+    ++live;
+  }
+  Item& operator=(const Item&) = delete;
+  Item& operator=(Item&&) = delete;
+  ~Item() { --live; }
+};
+
+[[noreturn]] void fail(const std::string& what, std::size_t step) {
+  std::fprintf(stderr, "fuzz_queue: mismatch at call %zu: %s\n", step, what.c_str());
+  std::abort();
+}
+
+enum class WhenFull { evict_oldest, drop_newest, time_out };
+
+/// The sequential model: a deque with the policy's full behaviour and the expected metrics.
+struct Model {
+  std::size_t capacity;
+  WhenFull when_full;
+  std::deque<int> items;
+  bool closed = false;
+  bq::QueueMetrics metrics;
+
+  Model(std::size_t cap, WhenFull wf) : capacity(cap), when_full(wf) { metrics.capacity = cap; }
+
+  [[nodiscard]] bool full() const { return items.size() >= capacity; }
+
+  void queue(int id) {
+    items.push_back(id);
+    ++metrics.pushed;
+    metrics.size = items.size();
+    if (items.size() > metrics.high_watermark) metrics.high_watermark = items.size();
+  }
+  int evict() {
+    const int id = items.front();
+    items.pop_front();
+    ++metrics.dropped_oldest;
+    metrics.size = items.size();
+    return id;
+  }
+  /// A push that applies the policy; `evicted` gets the item a full queue gives up.
+  PushResult push(int id, std::optional<int>& evicted) {
+    if (closed) {
+      ++metrics.rejected_closed;
+      return PushResult::closed;
+    }
+    if (!full()) {
+      queue(id);
+      return PushResult::pushed;
+    }
+    switch (when_full) {
+      case WhenFull::evict_oldest:
+        evicted = evict();
+        queue(id);
+        return PushResult::replaced_oldest;
+      case WhenFull::drop_newest: ++metrics.dropped_newest; return PushResult::dropped_newest;
+      case WhenFull::time_out: break;
+    }
+    ++metrics.timed_out;
+    return PushResult::timed_out;
+  }
+  bool try_push(int id) {
+    if (closed || full()) return false;
+    queue(id);
+    return true;
+  }
+  PushResult force_push(int id, std::optional<int>& evicted) {
+    if (closed) {
+      ++metrics.rejected_closed;
+      return PushResult::closed;
+    }
+    if (full()) evicted = evict();
+    queue(id);
+    return evicted ? PushResult::replaced_oldest : PushResult::pushed;
+  }
+  std::optional<int> pop() {
+    if (items.empty()) return std::nullopt;
+    const int id = items.front();
+    items.pop_front();
+    ++metrics.popped;
+    metrics.size = items.size();
+    return id;
+  }
+};
+
+std::string describe(const bq::QueueMetrics& m) {
+  return "{capacity " + std::to_string(m.capacity) + ", size " + std::to_string(m.size) +
+         ", high_watermark " + std::to_string(m.high_watermark) + ", pushed " +
+         std::to_string(m.pushed) + ", popped " + std::to_string(m.popped) + ", dropped_oldest " +
+         std::to_string(m.dropped_oldest) + ", dropped_newest " + std::to_string(m.dropped_newest) +
+         ", timed_out " + std::to_string(m.timed_out) + ", rejected_closed " +
+         std::to_string(m.rejected_closed) + "}";
+}
+
+std::string str(std::optional<int> v) { return v ? std::to_string(*v) : "nullopt"; }
+
+template <class Q>
+constexpr bool kHasForcePush = true;
+template <class T, class P>
+constexpr bool kHasForcePush<bq::BoundedQueue<T, P, bq::Spsc>> = bq::detail::policy_may_evict<P>();
+
+/// Runs the calls encoded in `data` on a Q and on the model, comparing after each.
+template <class Q>
+void run(WhenFull when_full, bool waits, bq::OverflowPolicy dynamic_policy, std::size_t capacity,
+         bool with_handler, const std::uint8_t* data, std::size_t size) {
+  bq::QueueConfig config;
+  config.capacity = capacity;
+  config.policy = dynamic_policy;
+  config.block_timeout = 0ms;  // push() of a blocking policy must not wait in one thread
+  std::vector<int> handled;    // what the eviction handler received
+  Model model(capacity, when_full);
+  int next_id = 1;
+  {
+    typename Q::EvictionHandler handler;
+    if (with_handler) handler = [&handled](Item&& item) { handled.push_back(item.id); };
+    Q q(config, std::move(handler));
+
+    for (std::size_t step = 0; step < size; ++step) {
+      const std::uint8_t op = data[step];
+      const int id = next_id++;
+      std::optional<int> expected_evicted;
+      std::optional<int> got_evicted;  // force_push's .evicted
+      handled.clear();
+      const auto check_push = [&](const char* call, PushResult got, PushResult want,
+                                  const Item* source) {
+        if (got != want) {
+          fail(std::string(call) + "(" + std::to_string(id) + ") returned " +
+                   std::string(bq::to_string(got)) + ", model says " +
+                   std::string(bq::to_string(want)),
+               step);
+        }
+        if (source != nullptr && !bq::accepted(got) && source->id != id) {
+          fail(std::string(call) + " did not queue its item but moved from it", step);
+        }
+      };
+      const auto check_pop = [&](const char* call, const std::optional<Item>& got) {
+        const std::optional<int> want = model.pop();
+        const std::optional<int> got_id = got ? std::optional<int>(got->id) : std::nullopt;
+        if (got_id != want) {
+          fail(std::string(call) + " returned " + str(got_id) + ", model says " + str(want), step);
+        }
+      };
+
+      switch (op % 20) {
+        case 0: {  // push(T&&)
+          Item item(id);
+          const PushResult got = q.push(std::move(item));
+          check_push("push", got, model.push(id, expected_evicted), &item);
+          break;
+        }
+        case 1: {  // push(const T&)
+          const Item item(id);
+          check_push("push(const&)", q.push(item), model.push(id, expected_evicted), nullptr);
+          break;
+        }
+        case 2:  // emplace
+          check_push("emplace", q.emplace(id), model.push(id, expected_evicted), nullptr);
+          break;
+        case 3: {  // try_push(T&&)
+          Item item(id);
+          const bool got = q.try_push(std::move(item));
+          if (got != model.try_push(id)) fail("try_push returned " + std::to_string(got), step);
+          if (!got && item.id != id) fail("failed try_push moved from its item", step);
+          break;
+        }
+        case 4: {  // try_emplace / try_push(const T&)
+          bool got;
+          if ((op / 20) % 2 == 0) {
+            got = q.try_emplace(id);
+          } else {
+            const Item item(id);
+            got = q.try_push(item);
+          }
+          if (got != model.try_push(id)) fail("try_emplace returned " + std::to_string(got), step);
+          break;
+        }
+        case 5: {  // push_for zero / negative
+          Item item(id);
+          const PushResult got = (op / 20) % 2 == 0 ? q.push_for(std::move(item), 0ms)
+                                                    : q.push_for(std::move(item), -3s);
+          check_push("push_for(<=0)", got, model.push(id, expected_evicted), &item);
+          break;
+        }
+        case 6: {  // push_until in the past, in various precisions
+          Item item(id);
+          PushResult got;
+          switch ((op / 20) % 3) {
+            case 0: got = q.push_until(std::move(item), Clock::now()); break;
+            case 1:
+              got = q.push_until(
+                  std::move(item),
+                  std::chrono::time_point_cast<std::chrono::seconds>(Clock::now() - 1h));
+              break;
+            default: got = q.push_until(std::move(item), Clock::time_point::min()); break;
+          }
+          check_push("push_until(past)", got, model.push(id, expected_evicted), &item);
+          break;
+        }
+        case 7: {  // push_for / push_until with an endless timeout, when it cannot wait
+          if (model.full() && !model.closed && waits) break;
+          Item item(id);
+          PushResult got;
+          switch ((op / 20) % 3) {
+            case 0: got = q.push_for(std::move(item), std::chrono::nanoseconds::max()); break;
+            case 1: got = q.push_for(std::move(item), std::chrono::hours(24)); break;
+            default: got = q.push_until(std::move(item), Clock::time_point::max()); break;
+          }
+          check_push("push_for(max)", got, model.push(id, expected_evicted), &item);
+          break;
+        }
+        case 8: {  // force_push
+          Item item(id);
+          if constexpr (kHasForcePush<Q>) {
+            auto got = q.force_push(std::move(item));
+            if (got.evicted) got_evicted = got.evicted->id;
+            check_push("force_push", got.result, model.force_push(id, expected_evicted), &item);
+            if (got_evicted != expected_evicted) {
+              fail("force_push evicted " + str(got_evicted) + ", model says " +
+                       str(expected_evicted),
+                   step);
+            }
+            expected_evicted.reset();  // returned, not handled
+          } else {
+            check_push("push", q.push(std::move(item)), model.push(id, expected_evicted), &item);
+          }
+          break;
+        }
+        case 9:  // pop(): only when it cannot block forever
+          if (model.items.empty() && !model.closed) {
+            check_pop("try_pop", q.try_pop());
+          } else {
+            check_pop("pop", q.pop());
+          }
+          break;
+        case 10: check_pop("try_pop", q.try_pop()); break;
+        case 11: check_pop("pop_for(0)", q.pop_for(0ms)); break;
+        case 12: check_pop("pop_for(-1s)", q.pop_for(-1s)); break;
+        case 13: check_pop("pop_until(past)", q.pop_until(Clock::now() - 1ms)); break;
+        case 14:  // pop_for(max) when it cannot block forever
+          if (model.items.empty() && !model.closed) {
+            check_pop("pop_for(0ns)", q.pop_for(0ns));
+          } else {
+            check_pop("pop_for(max)", q.pop_for(std::chrono::milliseconds::max()));
+          }
+          break;
+        case 15:
+          if ((op / 20) % 4 == 0) {  // close, rarely, so long runs stay open
+            q.close();
+            model.closed = true;
+          } else {
+            check_pop("try_pop", q.try_pop());
+          }
+          break;
+        case 16:
+          q.reset_high_watermark();
+          model.metrics.high_watermark = model.items.size();
+          break;
+        case 17: {  // push(const T&) through push_for with a duration<double>
+          const Item item(id);
+          check_push("push_for(const&, 0.0s)", q.push_for(item, std::chrono::duration<double>(0.0)),
+                     model.push(id, expected_evicted), nullptr);
+          break;
+        }
+        case 18: {  // emplace with a BlockThen-style zero wait through push_until(now)
+          Item item(id);
+          check_push("push_until(now)", q.push_until(std::move(item), Clock::now()),
+                     model.push(id, expected_evicted), &item);
+          break;
+        }
+        default:  // reads only
+          break;
+      }
+
+      // Evictions: with a handler, it received exactly the item the model evicted.
+      const std::optional<int> handled_one =
+          handled.empty() ? std::nullopt : std::optional<int>(handled.front());
+      if (handled.size() > 1) fail("the handler was called more than once", step);
+      if (with_handler && handled_one != expected_evicted) {
+        fail("the eviction handler got " + str(handled_one) + ", model evicted " +
+                 str(expected_evicted),
+             step);
+      }
+      if (!with_handler && !handled.empty()) fail("a handler that was never set ran", step);
+
+      const bq::QueueMetrics got = q.metrics();
+      if (!(got == model.metrics)) {
+        fail("metrics " + describe(got) + ", model " + describe(model.metrics), step);
+      }
+      if (q.size() != model.items.size() || q.empty() != model.items.empty()) {
+        fail("size() " + std::to_string(q.size()) + ", model " + std::to_string(model.items.size()),
+             step);
+      }
+      if (q.is_closed() != model.closed) fail("is_closed() disagrees", step);
+      if (q.capacity() != capacity) fail("capacity() changed", step);
+      // Items alive: those queued (the model's count); none held here between calls.
+      if (Item::live != static_cast<long long>(model.items.size())) {
+        fail("live items " + std::to_string(Item::live) + ", queued " +
+                 std::to_string(model.items.size()),
+             step);
+      }
+    }
+  }
+  if (Item::live != 0) fail("items leaked after the queue was destroyed", size);
+}
+
+enum class Group { all, evict, drop, block, spsc };
+Group g_group = Group::all;
+
+struct Variant {
+  void (*run)(WhenFull, bool, bq::OverflowPolicy, std::size_t, bool, const std::uint8_t*,
+              std::size_t);
+  WhenFull when_full;
+  bool waits;  ///< Whether a push into a full queue waits for room (up to its deadline).
+  bq::OverflowPolicy dynamic_policy;
+  Group group;
+};
+
+template <class P, class C = bq::Mpmc>
+constexpr auto runner() {
+  return &run<bq::BoundedQueue<Item, P, C>>;
+}
+
+constexpr Variant kVariants[] = {
+    {runner<bq::DropOldest>(), WhenFull::evict_oldest, false, bq::OverflowPolicy::drop_oldest,
+     Group::evict},
+    {runner<bq::BlockThen<bq::DropOldest>>(), WhenFull::evict_oldest, true,
+     bq::OverflowPolicy::drop_oldest, Group::evict},
+    {runner<bq::Dynamic>(), WhenFull::evict_oldest, false, bq::OverflowPolicy::drop_oldest,
+     Group::evict},
+    {runner<bq::DropNewest>(), WhenFull::drop_newest, false, bq::OverflowPolicy::drop_newest,
+     Group::drop},
+    {runner<bq::BlockThen<bq::DropNewest>>(), WhenFull::drop_newest, true,
+     bq::OverflowPolicy::drop_newest, Group::drop},
+    {runner<bq::Dynamic>(), WhenFull::drop_newest, false, bq::OverflowPolicy::drop_newest,
+     Group::drop},
+    {runner<bq::Block>(), WhenFull::time_out, true, bq::OverflowPolicy::block, Group::block},
+    {runner<bq::Dynamic>(), WhenFull::time_out, true, bq::OverflowPolicy::block, Group::block},
+    {runner<bq::DropOldest, bq::Spsc>(), WhenFull::evict_oldest, false,
+     bq::OverflowPolicy::drop_oldest, Group::spsc},
+    {runner<bq::DropNewest, bq::Spsc>(), WhenFull::drop_newest, false,
+     bq::OverflowPolicy::drop_newest, Group::spsc},
+    {runner<bq::Block, bq::Spsc>(), WhenFull::time_out, true, bq::OverflowPolicy::block,
+     Group::spsc},
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  if (const char* env = std::getenv("BQ_FUZZ_POLICIES")) {
+    const std::string_view name(env);
+    if (name == "evict") g_group = Group::evict;
+    if (name == "drop") g_group = Group::drop;
+    if (name == "block") g_group = Group::block;
+    if (name == "spsc") g_group = Group::spsc;
+  }
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  std::vector<const Variant*> variants;
+  for (const Variant& v : kVariants) {
+    if (g_group == Group::all || v.group == g_group) variants.push_back(&v);
+  }
+  const std::uint8_t head = data[0];
+  const Variant& v = *variants[(head & 0x0F) % variants.size()];
+  const std::size_t capacity = static_cast<std::size_t>((head >> 4) & 0x07) + 1;
+  const bool with_handler = (head & 0x80) != 0;
+  v.run(v.when_full, v.waits, v.dynamic_policy, capacity, with_handler, data + 1, size - 1);
+  return 0;
+}
