@@ -196,13 +196,10 @@ TEMPLATE_TEST_CASE("monitor sees a burst that filled and drained the queue betwe
   CHECK(events[0].excursion_peak == 9);
 }
 
-// Core bug (reported): a queue whose policy evicts at once (DropOldest, Dynamic
-// set to drop_oldest) pushes through MpmcRing::try_push_evicting, which never
-// samples the high watermark unless it evicts, so a burst that does not fill
-// the queue is invisible. [!shouldfail] makes this test fail once that is
-// fixed: then drop the tag.
+// Regression: the evicting push path once skipped the watermark sampling, so a
+// burst that did not fill a DropOldest queue was invisible.
 TEMPLATE_TEST_CASE("monitor sees a burst below capacity in a queue that may evict",
-                   "[monitor][!shouldfail]", bq::DropOldest, bq::Dynamic) {
+                   "[monitor]", bq::DropOldest, bq::Dynamic) {
   EventLog log;
   ManualClock clock;
   bq::QueueMonitor monitor(log.sink(), clock.options());

@@ -80,10 +80,7 @@ class MpmcRing {
         if (tail_.compare_exchange_weak(pos, positions_.next(pos), std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
           publish(slot, pos, std::forward<Construct>(construct));
-          if (high_watermark_.should_sample(positions_.index(pos))) {
-            high_watermark_.sample(positions_.count(pos) + 1,
-                                   positions_.count(head_.load(std::memory_order_relaxed)));
-          }
+          sample_size(pos);
           return RingStatus::ok;
         }
       } else if (turn < free_turn) {
@@ -138,6 +135,7 @@ class MpmcRing {
         wait_for_turn(slot, free_turn);
       }
       publish(slot, pos, std::forward<Construct>(construct));
+      sample_size(pos);
       return RingStatus::ok;
     }
   }
@@ -250,6 +248,14 @@ class MpmcRing {
       slot.turn.store(next_turn, std::memory_order_release);
     }
   };
+
+  /// Feeds the high watermark after the push of `pos` (see HighWatermark).
+  void sample_size(std::uint64_t pos) noexcept {
+    if (high_watermark_.should_sample(positions_.index(pos))) {
+      high_watermark_.sample(positions_.count(pos) + 1,
+                             positions_.count(head_.load(std::memory_order_relaxed)));
+    }
+  }
 
   /// Spins until the slot's turn (hole flag ignored) reaches `turn`: the thread
   /// that owns it is a move or a store away from handing it over.
