@@ -11,12 +11,17 @@
 #include <atomic>
 #include <barrier>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -170,6 +175,19 @@ Plan random_plan(const PlanShape& shape, Rng& rng) {
   return plan;
 }
 
+/// Returns the plan as text: capacity, timeout, prefill and each thread's calls.
+inline std::string describe(const Plan& plan) {
+  std::string text = "  capacity " + std::to_string(plan.capacity) + ", block_timeout " +
+                     std::to_string(plan.block_timeout.count()) + "ms, prefill " +
+                     std::to_string(plan.prefill) + "\n";
+  for (std::size_t t = 0; t < plan.scripts.size(); ++t) {
+    text += "  t" + std::to_string(t) + ":";
+    for (Call call : plan.scripts[t]) text += std::string(" ") + label(call);
+    text += '\n';
+  }
+  return text;
+}
+
 namespace detail {
 /// Where the eviction handler of the queue under test puts what it is given: each worker
 /// points it at the Op it is running (the handler runs in the pushing thread).
@@ -299,10 +317,13 @@ template <class Q>
 class Recorder {
  public:
   /// `configure` adjusts the config of each round's queue (e.g. sets QueueConfig::policy).
-  explicit Recorder(std::size_t threads, std::function<void(QueueConfig&)> configure = {})
+  /// A round still running after `round_limit` aborts the process, printing its plan: a
+  /// call that never returns is a bug (a lost wake-up, a livelock), not a slow machine.
+  explicit Recorder(std::size_t threads, std::function<void(QueueConfig&)> configure = {},
+                    std::chrono::seconds round_limit = std::chrono::seconds(60))
       : configure_(std::move(configure)),
+        round_limit_(round_limit),
         start_(static_cast<std::ptrdiff_t>(threads + 1)),
-        done_(static_cast<std::ptrdiff_t>(threads + 1)),
         ops_(threads) {
     for (std::size_t t = 0; t < threads; ++t) {
       workers_.emplace_back([this, t] { work(t); });
@@ -336,8 +357,19 @@ class Recorder {
       op.response = clock_.fetch_add(1);
       history.push_back(std::move(op));
     }
+    {
+      std::lock_guard lock(done_mutex_);
+      running_ = workers_.size();
+    }
     start_.arrive_and_wait();
-    done_.arrive_and_wait();
+    {
+      std::unique_lock lock(done_mutex_);
+      if (!done_cv_.wait_for(lock, round_limit_, [&] { return running_ == 0; })) {
+        std::fprintf(stderr, "bq::lin::Recorder: a round did not finish within %llds; plan:\n%s",
+                     static_cast<long long>(round_limit_.count()), describe(plan).c_str());
+        std::abort();
+      }
+    }
     for (auto& ops : ops_) {
       for (auto& op : ops) history.push_back(std::move(op));
       ops.clear();
@@ -368,13 +400,17 @@ class Recorder {
         op.response = clock_.fetch_add(1);
         ops.push_back(std::move(op));
       }
-      done_.arrive_and_wait();
+      std::lock_guard lock(done_mutex_);
+      if (--running_ == 0) done_cv_.notify_one();
     }
   }
 
   std::function<void(QueueConfig&)> configure_;
+  std::chrono::seconds round_limit_;
   std::barrier<> start_;
-  std::barrier<> done_;
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  std::size_t running_ = 0;
   std::vector<std::vector<Op>> ops_;
   std::vector<std::thread> workers_;
   std::unique_ptr<Q> queue_;
