@@ -378,3 +378,30 @@ TEST_CASE("destroying a queue while a thread waits in it aborts in debug builds"
   CHECK(aborted == 1);
 }
 #endif
+
+TEMPLATE_TEST_CASE(
+    "the high watermark is exact up to capacity 64 and above it at most "
+    "capacity/64 below the true peak, never above it",
+    "[edges][metrics][high_watermark]", bq::DropOldest, bq::DropNewest, bq::Block) {
+  for (std::size_t capacity : {1U, 7U, 64U, 65U, 100U, 1000U, 4096U}) {
+    const std::size_t slack = capacity <= 64 ? 0 : (capacity + 63) / 64;
+    bq::BoundedQueue<std::uint32_t, TestType> q(capacity);
+    std::uint32_t next = 0;
+    // Peaks of every size from 1 to capacity, starting at shifting ring positions.
+    for (std::size_t peak = 1; peak <= capacity; peak += peak < 70 ? 1 : 37) {
+      q.reset_high_watermark();
+      for (std::size_t i = 0; i < peak; ++i) REQUIRE(q.try_push(next++));
+      while (q.try_pop()) {
+      }
+      const std::size_t reported = q.metrics().high_watermark;
+      INFO("capacity " << capacity << ", true peak " << peak << ", reported " << reported);
+      CHECK(reported <= peak);
+      CHECK(reported + slack >= peak);
+      if (peak == capacity) CHECK(reported == capacity);  // exact once full
+    }
+    // Reset: the watermark becomes the current size.
+    for (int i = 0; i < 3 && static_cast<std::size_t>(i) < capacity; ++i) (void)q.try_push(next++);
+    q.reset_high_watermark();
+    CHECK(q.metrics().high_watermark == std::min<std::size_t>(3, capacity));
+  }
+}

@@ -131,8 +131,10 @@ void check_push_faults(std::size_t capacity, std::size_t fill, bool with_handler
     const bool rvalue_call = call != PushCall::push_copy && call != PushCall::emplace;
     if (rvalue_call) CHECK(item.moved_from() == queued);
     if (outcome.result) CHECK(bq::accepted(*outcome.result) == queued);
-    // A push that threw counts no drop or rejection.
+    // A push that threw did not queue its item (only a throwing handler, tested below, can
+    // leave it queued) and counts no drop or rejection.
     if (outcome.threw) {
+      CHECK_FALSE(queued);
       CHECK(after.dropped_newest == before.dropped_newest);
       CHECK(after.timed_out == before.timed_out);
       CHECK(after.rejected_closed == before.rejected_closed);
