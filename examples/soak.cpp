@@ -39,7 +39,9 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 struct Message {
-  std::uint64_t id = 0;
+  Message(std::uint64_t message_id, std::string text) : id(message_id), payload(std::move(text)) {}
+
+  std::uint64_t id;
   std::string payload;  // 0-200 bytes: most messages own a heap block, so a leak shows in RSS
 };
 
