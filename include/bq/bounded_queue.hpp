@@ -278,7 +278,7 @@ class BoundedQueue {
   /// One attempt to push, retrying only while a popper is half-way through the
   /// slot we need (so a failed attempt really means full or closed).
   template <class Construct>
-  RingStatus push_once(Construct& construct) {
+  BQ_DETAIL_ALWAYS_INLINE RingStatus push_once(Construct& construct) {
     detail::Backoff backoff;
     for (;;) {
       const RingStatus status = ring_.try_push(construct);

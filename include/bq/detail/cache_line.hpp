@@ -7,6 +7,14 @@
 #include <immintrin.h>
 #endif
 
+// Forces inlining of the few small functions on the push/pop fast path, where
+// GCC's heuristics otherwise outline them once a caller grows.
+#if defined(__GNUC__) || defined(__clang__)
+#define BQ_DETAIL_ALWAYS_INLINE [[gnu::always_inline]] inline
+#else
+#define BQ_DETAIL_ALWAYS_INLINE inline
+#endif
+
 namespace bq::detail {
 
 /// Assumed cache-line size. 64 on the x86-64 and most ARM cores bq targets;

@@ -65,79 +65,21 @@ class MpmcRing {
 
   /// Claims the next push position and calls `construct(void* where)` to
   /// placement-new the item there. If construct throws, the position is given
-  /// back (see abandon()) and the exception propagates.
+  /// back (see abandon()) and the exception propagates. Returns ok, full,
+  /// closed, or busy (a popper is still moving out the item in our slot: retry).
   template <class Construct>
-  RingStatus try_push(Construct&& construct) {
-    std::uint64_t pos = tail_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (pos & kClosedBit) return RingStatus::closed;
-      Slot& slot = slot_at(pos);
-      const std::uint64_t turn = slot.turn.load(std::memory_order_acquire) & ~kHoleBit;
-      const std::uint64_t free_turn = 2 * positions_.lap(pos);
-      if (turn == free_turn) {
-        // seq_cst: this CAS is the full barrier of the EventCount protocol that
-        // orders "tail moved" before the caller's check for sleeping poppers.
-        if (tail_.compare_exchange_weak(pos, positions_.next(pos), std::memory_order_seq_cst,
-                                        std::memory_order_relaxed)) {
-          publish(slot, pos, std::forward<Construct>(construct));
-          sample_size(pos);
-          return RingStatus::ok;
-        }
-      } else if (turn < free_turn) {
-        // The slot still holds the previous lap's item: the ring is full, or
-        // its popper has claimed it and is still moving it out.
-        const std::uint64_t head = head_.load(std::memory_order_seq_cst);
-        return positions_.count(pos) - positions_.count(head) >= capacity() ? RingStatus::full
-                                                                            : RingStatus::busy;
-      } else {
-        pos = tail_.load(std::memory_order_relaxed);  // another pusher took pos
-      }
-    }
+  BQ_DETAIL_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
+    return push<false>(std::forward<Construct>(construct), [](T&) noexcept {});
   }
 
   /// Pushes like try_push(), but when the ring is full replaces the oldest item
   /// in one step: claims the push position, then the oldest position, which is
   /// the same slot one lap earlier, so no other thread can take the room made.
   /// `evict(T&)` is called with the oldest item (before it is destroyed) when
-  /// one was evicted. Returns ok, closed or busy (retry).
+  /// one was evicted. Returns ok, closed or busy (retry); never full.
   template <class Construct, class Evict>
   RingStatus try_push_evicting(Construct&& construct, Evict&& evict) {
-    std::uint64_t pos = tail_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (pos & kClosedBit) return RingStatus::closed;
-      Slot& slot = slot_at(pos);
-      const std::uint64_t turn = slot.turn.load(std::memory_order_acquire) & ~kHoleBit;
-      const std::uint64_t free_turn = 2 * positions_.lap(pos);
-      if (turn > free_turn) {
-        pos = tail_.load(std::memory_order_relaxed);
-        continue;
-      }
-      if (turn < free_turn) {
-        const std::uint64_t head = head_.load(std::memory_order_seq_cst);
-        if (positions_.count(pos) - positions_.count(head) < capacity()) return RingStatus::busy;
-      }
-      // seq_cst: as in try_push.
-      if (!tail_.compare_exchange_weak(pos, positions_.next(pos), std::memory_order_seq_cst,
-                                       std::memory_order_relaxed)) {
-        continue;
-      }
-      if (turn < free_turn) {
-        // The ring was full: pos owns this slot for its lap, but the slot still
-        // holds the oldest item (same index, previous lap) unless a popper took it.
-        const std::uint64_t oldest = pos - positions_.lap_step();
-        std::uint64_t expected = oldest;
-        if (head_.compare_exchange_strong(expected, positions_.next(oldest),
-                                          std::memory_order_seq_cst, std::memory_order_relaxed)) {
-          replace(slot, pos, std::forward<Construct>(construct), std::forward<Evict>(evict));
-          return RingStatus::ok;
-        }
-        // A popper took it and is releasing the slot to us.
-        wait_for_turn(slot, free_turn);
-      }
-      publish(slot, pos, std::forward<Construct>(construct));
-      sample_size(pos);
-      return RingStatus::ok;
-    }
+    return push<true>(std::forward<Construct>(construct), std::forward<Evict>(evict));
   }
 
   /// Claims the oldest item and calls `consume(T&)` with it; the item is
@@ -248,6 +190,50 @@ class MpmcRing {
       slot.turn.store(next_turn, std::memory_order_release);
     }
   };
+
+  template <bool kEvictWhenFull, class Construct, class Evict>
+  BQ_DETAIL_ALWAYS_INLINE RingStatus push(Construct&& construct, Evict&& evict) {
+    std::uint64_t pos = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (pos & kClosedBit) return RingStatus::closed;
+      Slot& slot = slot_at(pos);
+      const std::uint64_t turn = slot.turn.load(std::memory_order_acquire) & ~kHoleBit;
+      const std::uint64_t free_turn = 2 * positions_.lap(pos);
+      if (turn > free_turn) {
+        pos = tail_.load(std::memory_order_relaxed);  // another pusher took pos
+        continue;
+      }
+      const bool full = turn < free_turn;
+      if (full) {
+        // The slot still holds the previous lap's item: the ring is full, or
+        // its popper has claimed it and is still moving it out.
+        const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+        if (positions_.count(pos) - positions_.count(head) < capacity()) return RingStatus::busy;
+        if constexpr (!kEvictWhenFull) return RingStatus::full;
+      }
+      // seq_cst: this CAS is the full barrier of the EventCount protocol that
+      // orders "tail moved" before the caller's check for sleeping poppers.
+      if (!tail_.compare_exchange_weak(pos, positions_.next(pos), std::memory_order_seq_cst,
+                                       std::memory_order_relaxed)) {
+        continue;
+      }
+      if (kEvictWhenFull && full) {
+        // pos owns this slot for its lap, but the slot still holds the oldest
+        // item (same index, previous lap) unless a popper has just taken it.
+        const std::uint64_t oldest = pos - positions_.lap_step();
+        std::uint64_t expected = oldest;
+        if (head_.compare_exchange_strong(expected, positions_.next(oldest),
+                                          std::memory_order_seq_cst, std::memory_order_relaxed)) {
+          replace(slot, pos, std::forward<Construct>(construct), std::forward<Evict>(evict));
+          return RingStatus::ok;
+        }
+        wait_for_turn(slot, free_turn);  // that popper is releasing the slot to us
+      }
+      publish(slot, pos, std::forward<Construct>(construct));
+      sample_size(pos);
+      return RingStatus::ok;
+    }
+  }
 
   /// Feeds the high watermark after the push of `pos` (see HighWatermark).
   void sample_size(std::uint64_t pos) noexcept {
