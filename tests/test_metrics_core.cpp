@@ -1,0 +1,262 @@
+// QueueMetrics and BoundedQueue::metrics(): dropped() and utilization_percent(), the
+// high watermark (exact up to capacity 64; sampled above, under-reporting by less than
+// capacity/64, exact when the queue became full, never below the current size),
+// reset_high_watermark(), and snapshots read from another thread while the queue runs.
+#include <bq/bounded_queue.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "support/test_util.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr bq::QueueMetrics sample_metrics() {
+  bq::QueueMetrics m;
+  m.capacity = 8;
+  m.size = 2;
+  m.high_watermark = 5;
+  m.pushed = 100;
+  m.popped = 60;
+  m.dropped_oldest = 38;
+  m.dropped_newest = 7;
+  m.timed_out = 3;
+  m.rejected_closed = 11;
+  return m;
+}
+
+/// Runs a deterministic random mix of pushes, pops and resets on `q`, checking the
+/// high watermark after every step with `check(hw, size, max_since_reset)`.
+template <class Queue, class Check>
+void random_walk(Queue& q, std::uint32_t seed, int steps, Check check) {
+  std::mt19937 rng(seed);
+  std::size_t max_seen = 0;
+  int value = 0;
+  for (int step = 0; step < steps; ++step) {
+    const auto dice = rng() % 100;
+    // Bias towards pushing or popping in long runs, so the size sweeps the whole range.
+    const bool pushing = ((step / 50) % 2 == 0) ? dice < 70 : dice < 30;
+    if (dice == 99) {
+      q.reset_high_watermark();
+      max_seen = q.size();
+    } else if (pushing) {
+      switch (rng() % 4) {
+        case 0: (void)q.push(value++); break;
+        case 1: (void)q.try_push(value++); break;
+        case 2: (void)q.emplace(value++); break;
+        default: (void)q.force_push(value++); break;
+      }
+    } else {
+      (void)q.try_pop();
+    }
+    max_seen = std::max(max_seen, q.size());
+    const bq::QueueMetrics m = q.metrics();
+    check(m.high_watermark, m.size, max_seen);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("QueueMetrics derives dropped() and utilization_percent() from its fields", "[metrics]") {
+  STATIC_REQUIRE(sample_metrics().dropped() == 38 + 7 + 3);  // rejected_closed is not a drop.
+  STATIC_REQUIRE(sample_metrics().utilization_percent() == 25.0);
+  STATIC_REQUIRE(bq::QueueMetrics{}.utilization_percent() == 0.0);
+  STATIC_REQUIRE(bq::QueueMetrics{}.dropped() == 0);
+  STATIC_REQUIRE(sample_metrics() == sample_metrics());
+  bq::QueueMetrics other = sample_metrics();
+  other.rejected_closed += 1;
+  CHECK_FALSE(other == sample_metrics());
+  other = sample_metrics();
+  other.size = 8;
+  CHECK(other.utilization_percent() == 100.0);
+  other.capacity = 3;
+  other.size = 1;
+  CHECK(other.utilization_percent() == Approx(100.0 / 3.0));
+}
+
+TEST_CASE("a queue's metrics report its capacity, size and utilization", "[metrics]") {
+  bq::BoundedQueue<int, bq::DropNewest> q{4};
+  CHECK(q.metrics().utilization_percent() == 0.0);
+  REQUIRE(q.push(1) == bq::PushResult::pushed);
+  bq::QueueMetrics m = q.metrics();
+  CHECK(m.capacity == 4);
+  CHECK(m.size == 1);
+  CHECK(m.utilization_percent() == 25.0);
+  for (int i = 0; i < 3; ++i) REQUIRE(q.push(i) == bq::PushResult::pushed);
+  CHECK(q.metrics().utilization_percent() == 100.0);
+  (void)q.push(9);
+  m = q.metrics();
+  CHECK(m.size == 4);
+  CHECK(m.dropped() == 1);
+}
+
+TEST_CASE("the high watermark is exact for capacities up to 64", "[metrics]") {
+  const std::size_t capacity = GENERATE(1u, 2u, 5u, 63u, 64u);
+  const std::uint32_t seed = GENERATE(1u, 2u);
+  CAPTURE(capacity, seed);
+  SECTION("drop_oldest") {
+    bq::BoundedQueue<int, bq::DropOldest> q{capacity};
+    random_walk(q, seed, 2000,
+                [](std::size_t hw, std::size_t, std::size_t max_seen) { REQUIRE(hw == max_seen); });
+  }
+  SECTION("drop_newest") {
+    bq::BoundedQueue<int, bq::DropNewest> q{capacity};
+    random_walk(q, seed, 2000,
+                [](std::size_t hw, std::size_t, std::size_t max_seen) { REQUIRE(hw == max_seen); });
+  }
+  SECTION("block, spsc") {
+    bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>, bq::Spsc> q{
+        bq_test::small_config(capacity, 0ms)};
+    random_walk(q, seed, 2000,
+                [](std::size_t hw, std::size_t, std::size_t max_seen) { REQUIRE(hw == max_seen); });
+  }
+}
+
+TEST_CASE("above capacity 64 the high watermark under-reports by less than capacity/64",
+          "[metrics]") {
+  const std::size_t capacity = GENERATE(65u, 100u, 200u, 1000u, 4096u);
+  CAPTURE(capacity);
+  auto check = [capacity](std::size_t hw, std::size_t size, std::size_t max_seen) {
+    REQUIRE(hw >= size);      // Never below the current size.
+    REQUIRE(hw <= max_seen);  // Never above what the queue held.
+    REQUIRE((max_seen - hw) * 64 < capacity);
+  };
+  bq::BoundedQueue<int, bq::DropOldest> q{capacity};
+  random_walk(q, 7, static_cast<int>(std::min<std::size_t>(capacity * 8, 20'000)), check);
+  bq::BoundedQueue<int, bq::DropNewest> q2{capacity};
+  random_walk(q2, 8, static_cast<int>(std::min<std::size_t>(capacity * 8, 20'000)), check);
+}
+
+TEST_CASE("the high watermark is exact when evicting pushes kept the queue full", "[metrics]") {
+  const std::size_t capacity = GENERATE(3u, 64u, 65u, 127u, 200u, 1000u, 1001u);
+  CAPTURE(capacity);
+  {
+    bq::BoundedQueue<int, bq::DropOldest> q{capacity};
+    for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.push(1) == bq::PushResult::pushed);
+    REQUIRE(q.try_pop().has_value());
+    q.reset_high_watermark();
+    CHECK(q.metrics().high_watermark == capacity - 1);
+    REQUIRE(q.push(2) == bq::PushResult::pushed);  // Full again.
+    REQUIRE(q.push(3) == bq::PushResult::replaced_oldest);
+    REQUIRE(q.try_pop().has_value());
+    CHECK(q.metrics().high_watermark == capacity);
+  }
+}
+
+// [!mayfail]: engine bug, reported to the lead. Above capacity 127 a push samples the size
+// only at slot indices that are multiples of the stride; the push that fills the queue is
+// sampled only on the evicting path, so after a plain fill and one pop the watermark reads
+// capacity - 1 (e.g. 199 for capacity 200), although the API promises it is exact when
+// the queue became full.
+TEST_CASE("the high watermark is exact when plain pushes filled the queue, whatever the capacity",
+          "[metrics][!mayfail]") {
+  const std::size_t capacity = GENERATE(3u, 64u, 65u, 127u, 200u, 1000u, 1001u);
+  CAPTURE(capacity);
+  SECTION("filled by push") {
+    bq::BoundedQueue<int, bq::DropNewest> q{capacity};
+    for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.push(1) == bq::PushResult::pushed);
+    REQUIRE(q.try_pop().has_value());
+    CHECK(q.metrics().high_watermark == capacity);
+  }
+  SECTION("filled by try_push and force_push") {
+    bq::BoundedQueue<int, bq::Block> q{capacity};
+    for (std::size_t i = 0; i + 1 < capacity; ++i) REQUIRE(q.try_push(1));
+    REQUIRE(q.force_push(1).result == bq::PushResult::pushed);
+    REQUIRE(q.try_pop().has_value());
+    CHECK(q.metrics().high_watermark == capacity);
+  }
+}
+
+TEST_CASE("reset_high_watermark sets the watermark to the current size", "[metrics]") {
+  bq::BoundedQueue<int, bq::DropOldest> q{10};
+  for (int i = 0; i < 7; ++i) REQUIRE(q.push(i) == bq::PushResult::pushed);
+  for (int i = 0; i < 4; ++i) REQUIRE(q.try_pop().has_value());
+  CHECK(q.metrics().high_watermark == 7);
+  q.reset_high_watermark();
+  CHECK(q.metrics().high_watermark == 3);
+  REQUIRE(q.push(7) == bq::PushResult::pushed);
+  CHECK(q.metrics().high_watermark == 4);
+  while (q.try_pop()) {
+  }
+  q.reset_high_watermark();
+  CHECK(q.metrics().high_watermark == 0);
+  STATIC_REQUIRE(noexcept(q.reset_high_watermark()));
+}
+
+TEST_CASE("metrics() can be read from another thread while the queue runs", "[metrics][stress]") {
+  // The reader checks every snapshot; the producer and consumer run flat out.
+  constexpr std::size_t kCapacity = 16;
+  bq::BoundedQueue<std::uint64_t, bq::DropOldest> q{kCapacity};
+  const std::uint64_t items = bq_test::scaled(200'000);
+  std::atomic<bool> producer_done{false};
+  std::atomic<std::uint64_t> bad_snapshots{0}, snapshots{0}, consumed{0};
+  std::thread producer([&] {
+    for (std::uint64_t i = 0; i < items; ++i) (void)q.push(i);
+    producer_done = true;
+  });
+  std::thread consumer([&] {
+    for (;;) {
+      if (q.pop_for(1ms)) {
+        consumed.fetch_add(1, std::memory_order_relaxed);
+      } else if (producer_done.load() && q.empty()) {
+        break;
+      }
+    }
+  });
+  std::thread reader([&] {
+    bq::QueueMetrics last;
+    while (!producer_done.load() || !q.empty()) {
+      const bq::QueueMetrics m = q.metrics();
+      const bool ok = m.capacity == kCapacity && m.size <= kCapacity &&
+                      m.high_watermark <= kCapacity && m.pushed >= last.pushed &&
+                      m.dropped_oldest >= last.dropped_oldest && m.pushed <= items &&
+                      m.utilization_percent() <= 100.0;
+      if (!ok) bad_snapshots.fetch_add(1, std::memory_order_relaxed);
+      snapshots.fetch_add(1, std::memory_order_relaxed);
+      last = m;
+    }
+  });
+  producer.join();
+  consumer.join();
+  reader.join();
+  CHECK(bad_snapshots == 0);
+  CHECK(snapshots > 0);
+  const bq::QueueMetrics m = q.metrics();
+  CHECK(m.pushed == items);
+  CHECK(m.popped == consumed);
+  CHECK(m.pushed == m.popped + m.dropped_oldest + m.size);
+  CHECK(m.size == 0);
+}
+
+// [!mayfail]: known engine bug, reported to the lead. popped is derived from the pop
+// position minus the eviction count, read at slightly different times, so while pushes
+// evict, a snapshot can count an eviction as a pop: popped > 0 with no pop at all, and
+// popped then "goes backwards" (a Prometheus counter would see a reset).
+TEST_CASE("a concurrent metrics() snapshot never counts evictions as pops",
+          "[metrics][stress][!mayfail]") {
+  bq::BoundedQueue<int, bq::DropOldest> q{1};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 2; ++p) {
+    producers.emplace_back([&] {
+      for (int i = 0; !stop.load(std::memory_order_relaxed); ++i) (void)q.push(i);
+    });
+  }
+  std::uint64_t max_popped = 0;
+  const auto until = bq_test::Clock::now() + 300ms;
+  while (bq_test::Clock::now() < until) {
+    for (int i = 0; i < 1000; ++i) max_popped = std::max(max_popped, q.metrics().popped);
+  }
+  stop = true;
+  for (auto& thread : producers) thread.join();
+  CHECK(max_popped == 0);  // Nothing was ever popped.
+  CHECK(q.metrics().popped == 0);
+}
