@@ -242,6 +242,7 @@ TEST_CASE("metrics() can be read from another thread while the queue runs", "[me
 // popped then "goes backwards" (a Prometheus counter would see a reset).
 TEST_CASE("a concurrent metrics() snapshot never counts evictions as pops",
           "[metrics][stress][!mayfail]") {
+  bq_test::Watchdog watchdog("evicting producers reading metrics", std::chrono::seconds(30));
   bq::BoundedQueue<int, bq::DropOldest> q{1};
   std::atomic<bool> stop{false};
   std::vector<std::thread> producers;

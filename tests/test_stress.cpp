@@ -234,3 +234,45 @@ TEMPLATE_LIST_TEST_CASE("closing while producers and consumers run loses nothing
   const std::size_t capacity = GENERATE(1u, 3u);
   run_stress<TestType>(capacity, Ending::close_midway);
 }
+
+TEMPLATE_TEST_CASE("producers evicting from a full queue with no consumer never deadlock",
+                   "[stress][evict]", bq::DropOldest, bq::BlockThen<bq::DropOldest>, bq::Dynamic) {
+  // Every push must evict; pushes race each other for the head. Nothing else runs, so a
+  // pusher that waits for "the popper" to release a slot waits forever: the watchdog
+  // turns that into a failure with a message.
+  const std::size_t capacity = GENERATE(1u, 2u, 3u);
+  const int producers = GENERATE(2, 4);
+  CAPTURE(capacity, producers);
+  const std::uint64_t per_producer = bq_test::scaled(20'000);
+  Watchdog watchdog("evicting producers, no consumer", std::chrono::seconds(30));
+  Tally produced, evicted;
+  bq::BoundedQueue<std::uint64_t, TestType> q{bq_test::small_config(capacity, 0ms),
+                                              [&](std::uint64_t&& v) { evicted.add(v); }};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      for (std::uint64_t seq = 0; seq < per_producer; ++seq) {
+        const std::uint64_t value = item_value(p, seq);
+        produced.add(value);
+        if (seq % 5 == 4) {
+          bq::ForcePushResult<std::uint64_t> forced = q.force_push(value);
+          if (forced.evicted) evicted.add(*forced.evicted);
+        } else {
+          (void)q.push(value);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  Tally remaining;
+  while (auto item = q.try_pop()) remaining.add(*item);
+  const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
+  CHECK(produced.count == total);
+  CHECK(remaining.count == capacity);
+  CHECK(evicted.count + remaining.count == total);
+  CHECK(evicted.sum + remaining.sum == produced.sum);
+  const bq::QueueMetrics m = q.metrics();
+  CHECK(m.pushed == total);
+  CHECK(m.dropped_oldest == total - capacity);
+  CHECK(m.pushed == m.popped + m.dropped_oldest + m.size);
+}
