@@ -20,9 +20,18 @@
 
 #include "support/test_util.hpp"
 
-#if defined(__unix__) && !BQ_TEST_SANITIZED
+// The death test forks; ThreadSanitizer does not support threads in a forked child.
+#if defined(__SANITIZE_THREAD__)
+#define BQ_EDGES_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BQ_EDGES_TSAN 1
+#endif
+#endif
+#if defined(__unix__) && !defined(BQ_EDGES_TSAN)
 #include <sys/wait.h>
 #include <unistd.h>
+
 #include <csignal>
 #define BQ_EDGES_CAN_FORK 1
 #endif
