@@ -29,6 +29,6 @@ if [[ ! -f "$build/CMakeCache.txt" ]] && command -v ninja >/dev/null 2>&1; then
   args+=(-G Ninja)
 fi
 cmake "${args[@]}" >/dev/null
-cmake --build "$build" -j "${BQ_JOBS:-$(nproc)}"
+cmake --build "$build" -j "${BQ_JOBS:-$(nproc)}" --target "$demo"
 echo
 exec "$build/examples/$demo" "$@"
