@@ -529,3 +529,39 @@ TEST_CASE("checker catches a queue whose try_pop now and then reports empty wron
           "[linearizability][checker]") {
   require_caught<Fault::false_empty>("false_empty");
 }
+
+TEST_CASE("evicting pushes racing on a full queue never wait for a consumer",
+          "[linearizability][stress][evict]") {
+  // Producers only: every push into the full queue must evict and return at once. (A push
+  // that claims a position while an earlier evicting push has not yet moved the head must
+  // wait for that push, not for a popper that will never come.) A round that hangs aborts.
+  using Q = Subject<bq::DropOldest>;
+  std::mt19937_64 rng(Catch::rngSeed() != 0 ? Catch::rngSeed() : 3);
+  std::string failure;
+  std::size_t violations = 0;
+  for (std::size_t threads : {3U, 4U}) {
+    Recorder<Q> recorder(threads, {}, std::chrono::seconds(20));
+    for (std::size_t round = 0; round < rounds(1500); ++round) {
+      Plan plan;
+      plan.capacity = 1 + rng() % 2;
+      plan.prefill = static_cast<int>(plan.capacity);
+      plan.scripts.resize(threads);
+      plan.pauses.resize(threads);
+      for (std::size_t t = 0; t < threads; ++t) {
+        for (int i = 0; i < 4; ++i) {
+          plan.scripts[t].push_back(rng() % 4 == 0 ? bq::lin::Call::force_push
+                                                   : bq::lin::Call::push);
+          plan.pauses[t].push_back(static_cast<unsigned>(rng() % 64));
+        }
+      }
+      const History history = recorder.run(plan);
+      const auto result = bq::lin::check(history, Spec{plan.capacity, kEvict, Evictions::atomic});
+      if (!result.ok()) {
+        ++violations;
+        if (failure.empty()) failure = result.message;
+      }
+    }
+  }
+  INFO(failure);
+  CHECK(violations == 0);
+}
