@@ -196,7 +196,7 @@ TEST_CASE("metrics() can be read from another thread while the queue runs", "[me
   constexpr std::size_t kCapacity = 16;
   bq::BoundedQueue<std::uint64_t, bq::DropOldest> q{kCapacity};
   const std::uint64_t items = bq_test::scaled(200'000);
-  std::atomic<bool> producer_done{false};
+  std::atomic<bool> producer_done{false}, stop_reading{false};
   std::atomic<std::uint64_t> bad_snapshots{0}, snapshots{0}, consumed{0};
   std::thread producer([&] {
     for (std::uint64_t i = 0; i < items; ++i) (void)q.push(i);
@@ -213,7 +213,7 @@ TEST_CASE("metrics() can be read from another thread while the queue runs", "[me
   });
   std::thread reader([&] {
     bq::QueueMetrics last;
-    while (!producer_done.load() || !q.empty()) {
+    do {
       const bq::QueueMetrics m = q.metrics();
       const bool ok = m.capacity == kCapacity && m.size <= kCapacity &&
                       m.high_watermark <= kCapacity && m.pushed >= last.pushed &&
@@ -222,10 +222,11 @@ TEST_CASE("metrics() can be read from another thread while the queue runs", "[me
       if (!ok) bad_snapshots.fetch_add(1, std::memory_order_relaxed);
       snapshots.fetch_add(1, std::memory_order_relaxed);
       last = m;
-    }
+    } while (!stop_reading.load());
   });
   producer.join();
   consumer.join();
+  stop_reading = true;
   reader.join();
   CHECK(bad_snapshots == 0);
   CHECK(snapshots > 0);

@@ -328,9 +328,9 @@ TEST_CASE("the eviction handler runs outside any lock: other threads can pop mea
   CHECK(m.pushed == m.popped + m.dropped_oldest + m.size);
 }
 
-// [!mayfail]: the engine now queues the new item before calling the handler, so a throwing
-// handler's exception propagates from a push that did queue its item (the frozen API says
-// the item is then not queued and the caller keeps it). Reported to the lead.
+// [!mayfail]: the engine queues the new item before calling the handler, so a throwing
+// handler's exception propagates from a push that did queue its item; the frozen API says
+// the item is then not queued and the caller keeps it. Reported to the lead to settle.
 TEST_CASE("a throwing eviction handler propagates from push and the caller keeps the item",
           "[policy][evict][!mayfail]") {
   int calls = 0;
@@ -472,11 +472,7 @@ TEST_CASE("a user-written policy is built from the config and decides what a ful
   CHECK(q.metrics().dropped_newest == 2);
 }
 
-// [!mayfail]: policy.hpp documents on_full as "called ... when a push first finds the queue
-// full", but the engine asks the policy on every push (to choose the evicting fast path), so a
-// stateful user policy sees calls while the queue has room. Reported to the lead.
-TEST_CASE("a user-written policy is consulted only when the queue is full",
-          "[policy][custom][!mayfail]") {
+TEST_CASE("a user-written policy is consulted only when the queue is full", "[policy][custom]") {
   bq_test::CountingDropNewest::calls = 0;
   bq::BoundedQueue<int, bq_test::CountingDropNewest> q{small_config(2)};
   CHECK(q.push(1) == bq::PushResult::pushed);
