@@ -10,6 +10,7 @@
 
 #include <sys/resource.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -45,23 +46,28 @@ struct Measurement {
 };
 
 /// Runs each wait in its own thread, measuring that thread's CPU and wall time.
-/// `after_start` runs in the calling thread once the waiters are started.
+/// `after_start` runs in the calling thread once every waiter has started its clock.
 std::vector<Measurement> measure(
     std::vector<std::pair<std::string, std::function<bool()>>> waits,
     const std::function<void()>& after_start = [] {}) {
   std::vector<Measurement> results(waits.size());
   std::vector<std::thread> threads;
+  std::atomic<std::size_t> started{0};
   for (std::size_t i = 0; i < waits.size(); ++i) {
     threads.emplace_back([&, i] {
       Measurement& m = results[i];
       m.what = waits[i].first;
       const double cpu_before = thread_cpu_ms();
       const auto start = Clock::now();
+      started.fetch_add(1);
       m.outcome_ok = waits[i].second();
       m.wall_ms = bq_test::ms_since(start);
       m.cpu_ms = thread_cpu_ms() - cpu_before;
     });
   }
+  // Every waiter has read its start time: a close() after a second finds each of them
+  // blocked for at least that second.
+  while (started.load() < waits.size()) std::this_thread::sleep_for(1ms);
   after_start();
   for (auto& thread : threads) thread.join();
   return results;
