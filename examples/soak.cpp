@@ -12,7 +12,8 @@
 // Every second it prints the resident set size and the live queue's metrics.
 //
 // Exit status: 0 all good; 1 accounting broke; 2 RSS grew more than --rss-growth-mb (default
-// 64) above the peak of the first rounds (which include the largest capacity); 3 bad usage.
+// 64) above the peak of the first rounds (the first fills a queue of the largest capacity);
+// 3 bad usage.
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
@@ -85,6 +86,7 @@ struct RoundSpec {
   Clock::duration length{};
   std::uint64_t seed = 0;
   bq::OverflowPolicy dynamic = bq::OverflowPolicy::drop_oldest;
+  bool fill_first = false;  ///< Fill the queue to capacity before the threads start.
 };
 
 constexpr const char* kPolicyNames[] = {"DropOldest", "DropNewest", "Block",
@@ -127,6 +129,19 @@ std::string run_round(const RoundSpec& spec, Live& live, std::uint64_t round) {
 
   std::vector<ProducerLog> producer_logs(static_cast<std::size_t>(spec.producers));
   std::vector<Tally> popped(static_cast<std::size_t>(spec.consumers));
+  if (spec.fill_first) {
+    // Fill the queue with the largest messages once, so the warm-up RSS peak includes a
+    // full queue of this capacity (the ids belong to producer 0, which accounts for them).
+    ProducerLog& log = producer_logs.front();
+    for (std::uint64_t seq = std::uint64_t{1} << 47; q.size() < spec.capacity; ++seq) {
+      log.produced.add(seq);
+      if (q.try_push(Message(seq, std::string(199, 'f')))) {
+        ++log.accepted;
+      } else {
+        log.kept.add(seq);
+      }
+    }
+  }
   const auto end = Clock::now() + spec.length;
   std::vector<std::thread> threads;
   for (int c = 0; c < spec.consumers; ++c) {
@@ -327,6 +342,7 @@ int main(int argc, char** argv) {
     // The first round uses the largest capacity, so its memory is part of the warm-up peak.
     spec.capacity = rounds == 0 ? kCapacities[std::size(kCapacities) - 1]
                                 : kCapacities[rng() % std::size(kCapacities)];
+    spec.fill_first = rounds == 0;
     spec.producers = 1 + static_cast<int>(rng() % 4);
     spec.consumers = 1 + static_cast<int>(rng() % 4);
     spec.dynamic = static_cast<bq::OverflowPolicy>(rng() % 3);

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <bq/bounded_queue.hpp>
 
@@ -396,8 +397,11 @@ TEMPLATE_TEST_CASE(
     const std::size_t slack = capacity <= 64 ? 0 : (capacity + 63) / 64;
     bq::BoundedQueue<std::uint32_t, TestType> q(capacity);
     std::uint32_t next = 0;
-    // Peaks of every size from 1 to capacity, starting at shifting ring positions.
-    for (std::size_t peak = 1; peak <= capacity; peak += peak < 70 ? 1 : 37) {
+    // Peaks of many sizes up to and including capacity, from shifting ring positions.
+    std::vector<std::size_t> peaks;
+    for (std::size_t peak = 1; peak < capacity; peak += peak < 70 ? 1 : 37) peaks.push_back(peak);
+    peaks.push_back(capacity);
+    for (std::size_t peak : peaks) {
       q.reset_high_watermark();
       for (std::size_t i = 0; i < peak; ++i) REQUIRE(q.try_push(next++));
       while (q.try_pop()) {
@@ -406,8 +410,14 @@ TEMPLATE_TEST_CASE(
       INFO("capacity " << capacity << ", true peak " << peak << ", reported " << reported);
       CHECK(reported <= peak);
       CHECK(reported + slack >= peak);
-      if (peak == capacity) CHECK(reported == capacity);  // exact once full
     }
+    // Exact once a push found the queue full (here a refused try_push).
+    q.reset_high_watermark();
+    for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.try_push(next++));
+    CHECK_FALSE(q.try_push(next++));
+    while (q.try_pop()) {
+    }
+    CHECK(q.metrics().high_watermark == capacity);
     // Reset: the watermark becomes the current size.
     for (int i = 0; i < 3 && static_cast<std::size_t>(i) < capacity; ++i) (void)q.try_push(next++);
     q.reset_high_watermark();
