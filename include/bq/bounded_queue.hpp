@@ -201,7 +201,9 @@ class BoundedQueue {
 
   /// Returns the number of queued items: exact when no push or pop is running,
   /// otherwise a snapshot that was true at some instant during the call.
-  [[nodiscard]] std::size_t size() const noexcept { return counts().size; }
+  [[nodiscard]] std::size_t size() const noexcept {
+    return static_cast<std::size_t>(ring_.counts().size);
+  }
   [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
   /// Returns size() == 0, with the same caveat.
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
@@ -209,12 +211,11 @@ class BoundedQueue {
   /// Returns a snapshot of the counters, without a lock and without slowing
   /// pushes or pops. Safe from any thread at any time.
   [[nodiscard]] QueueMetrics metrics() const noexcept {
-    const Counts c = counts();
+    const detail::RingCounts c = counts();
     QueueMetrics m;
     m.capacity = capacity();
-    m.size = c.size;
-    m.high_watermark =
-        std::max<std::size_t>(static_cast<std::size_t>(ring_.high_watermark().get()), c.size);
+    m.size = static_cast<std::size_t>(c.size);
+    m.high_watermark = static_cast<std::size_t>(std::max(ring_.high_watermark().get(), c.size));
     m.pushed = c.pushed;
     m.popped = c.popped;
     m.dropped_oldest = c.evicted;
@@ -233,13 +234,6 @@ class BoundedQueue {
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
 
  private:
-  struct Counts {
-    std::size_t size;
-    std::uint64_t pushed;
-    std::uint64_t popped;
-    std::uint64_t evicted;
-  };
-
   static QueueConfig with_capacity(std::size_t capacity) {
     QueueConfig config;
     config.capacity = capacity;
@@ -259,20 +253,16 @@ class BoundedQueue {
     };
   }
 
-  /// Reads the counters in an order that keeps every difference non-negative:
-  /// each side's "done" counters are incremented after its position moved, so
-  /// they are read before the positions.
-  Counts counts() const noexcept {
-    const std::uint64_t holes_popped = ring_.holes_popped();
-    const std::uint64_t evicted = evicted_.load(std::memory_order_acquire);
-    const std::uint64_t pops = ring_.pop_count();
-    const std::uint64_t pushes = ring_.push_count();
-    const std::uint64_t holes_pushed = ring_.holes_pushed();
-    const std::uint64_t pushed = pushes - std::min(pushes, holes_pushed);
-    const std::uint64_t popped = pops - std::min(pops, evicted + holes_popped);
-    const std::uint64_t left = pushed - std::min(pushed, popped + evicted);
-    return Counts{static_cast<std::size_t>(std::min<std::uint64_t>(left, capacity())), pushed,
-                  popped, evicted};
+  /// Returns the ring's counts, with `popped` never below a value reported
+  /// before (the ring's own may lag behind one it reported earlier).
+  detail::RingCounts counts() const noexcept {
+    detail::RingCounts c = ring_.counts();
+    std::uint64_t reported = popped_reported_.load(std::memory_order_relaxed);
+    while (c.popped > reported &&
+           !popped_reported_.compare_exchange_weak(reported, c.popped, std::memory_order_relaxed)) {
+    }
+    c.popped = std::max(c.popped, reported);
+    return c;
   }
 
   /// One attempt to push, retrying only while a popper is half-way through the
@@ -388,12 +378,7 @@ class BoundedQueue {
   /// propagates (it has no other way back).
   template <class Construct>
   bool push_evicting(Construct& construct, std::optional<T>& oldest) requires(!kSpscRing) {
-    const auto evict = [&](T& item) {
-      // Counted before the move, so an item whose move throws is counted too.
-      // Release: pairs with counts()' acquire, which then sees head_ moved.
-      evicted_.fetch_add(1, std::memory_order_release);
-      oldest.emplace(std::move(item));
-    };
+    const auto evict = [&](T& item) { oldest.emplace(std::move(item)); };
     detail::Backoff backoff;
     for (;;) {
       RingStatus status;
@@ -485,11 +470,11 @@ class BoundedQueue {
   Ring ring_;
   detail::EventCount not_empty_;  // poppers sleep here
   detail::EventCount not_full_;   // pushers sleep here
-  // Written only on the overflow and shutdown paths.
-  alignas(detail::kCacheLine) std::atomic<std::uint64_t> evicted_{0};
-  std::atomic<std::uint64_t> dropped_newest_{0};
+  // Written only on the overflow and shutdown paths, and by metrics().
+  alignas(detail::kCacheLine) std::atomic<std::uint64_t> dropped_newest_{0};
   std::atomic<std::uint64_t> timed_out_{0};
   std::atomic<std::uint64_t> rejected_closed_{0};
+  mutable std::atomic<std::uint64_t> popped_reported_{0};  // see counts()
 };
 
 }  // namespace bq

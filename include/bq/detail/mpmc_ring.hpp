@@ -76,7 +76,8 @@ class MpmcRing {
   /// in one step: claims the push position, then the oldest position, which is
   /// the same slot one lap earlier, so no other thread can take the room made.
   /// `evict(T&)` is called with the oldest item (before it is destroyed) when
-  /// one was evicted. Returns ok, closed or busy (retry); never full.
+  /// one was evicted; the eviction is counted first. Returns ok, closed or busy (retry); never
+  /// full.
   template <class Construct, class Evict>
   RingStatus try_push_evicting(Construct&& construct, Evict&& evict) {
     return push<true>(std::forward<Construct>(construct), std::forward<Evict>(evict));
@@ -94,11 +95,12 @@ class MpmcRing {
       const std::uint64_t full_turn = 2 * positions_.lap(pos) + 1;
       if (turn == full_turn) {
         const std::uint64_t next = positions_.next(pos);
+        const bool hole = (raw_turn & kHoleBit) != 0;
+        if (hole) claim_skip();
         // seq_cst: the full barrier that orders "head moved" before the
         // caller's check for sleeping pushers (see EventCount).
         if (head_.compare_exchange_weak(pos, next, std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
-          const bool hole = (raw_turn & kHoleBit) != 0;
           Release release{slot, full_turn + 1, hole};
           if (hole) {
             holes_popped_.fetch_add(1, std::memory_order_relaxed);
@@ -108,6 +110,7 @@ class MpmcRing {
           consume(*slot.storage.get());
           return RingStatus::ok;
         }
+        if (hole) unclaim_skip();
       } else if (turn < full_turn) {
         // Not yet written for this lap: empty, or a pusher is mid-write.
         const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
@@ -145,21 +148,28 @@ class MpmcRing {
     return queued < static_cast<std::int64_t>(capacity());
   }
 
-  /// Returns the number of positions pushes have claimed (holes included).
-  [[nodiscard]] std::uint64_t push_count() const noexcept {
-    return positions_.count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
-  }
-  /// Returns the number of positions pops have claimed (holes included).
-  [[nodiscard]] std::uint64_t pop_count() const noexcept {
-    return positions_.count(head_.load(std::memory_order_acquire));
-  }
-  /// Pushes whose construction threw (their positions hold no item).
-  [[nodiscard]] std::uint64_t holes_pushed() const noexcept {
-    return holes_pushed_.load(std::memory_order_relaxed);
-  }
-  /// Holes that pops have skipped.
-  [[nodiscard]] std::uint64_t holes_popped() const noexcept {
-    return holes_popped_.load(std::memory_order_relaxed);
+  /// Returns the ring's counters, read so that none is ever ahead of the truth:
+  /// `popped` and `evicted` only lag (by operations in flight), so a caller
+  /// that keeps the largest value seen gets counters that never go back.
+  [[nodiscard]] RingCounts counts() const noexcept {
+    // Committed evictions are counted after their head CAS: read them first.
+    const std::uint64_t evicted = evictions_.load(std::memory_order_acquire);
+    const std::uint64_t head = positions_.count(head_.load(std::memory_order_acquire));
+    // Skips are claimed before their head CAS, so the acquire load of head_
+    // above makes every skip it includes visible here (plus some in flight).
+    const std::uint64_t skips = skips_claimed_.load(std::memory_order_acquire);
+    const std::uint64_t tail =
+        positions_.count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
+    const std::uint64_t holes_pushed = holes_pushed_.load(std::memory_order_acquire);
+    const std::uint64_t holes_popped = holes_popped_.load(std::memory_order_acquire);
+    RingCounts c;
+    c.pushed = tail - std::min(tail, holes_pushed);
+    c.popped = head - std::min(head, skips);
+    c.evicted = evicted;
+    const std::uint64_t in_ring = tail - std::min(tail, head);
+    const std::uint64_t holes_in_ring = holes_pushed - std::min(holes_pushed, holes_popped);
+    c.size = std::min<std::uint64_t>(in_ring - std::min(in_ring, holes_in_ring), capacity());
+    return c;
   }
   [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
   [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
@@ -219,11 +229,8 @@ class MpmcRing {
       }
       if (kEvictWhenFull && full) {
         // pos owns this slot for its lap, but the slot still holds the oldest
-        // item (same index, previous lap) unless a popper has just taken it.
-        const std::uint64_t oldest = pos - positions_.lap_step();
-        std::uint64_t expected = oldest;
-        if (head_.compare_exchange_strong(expected, positions_.next(oldest),
-                                          std::memory_order_seq_cst, std::memory_order_relaxed)) {
+        // item (same index, previous lap) unless a popper takes it first.
+        if (claim_oldest(pos)) {
           replace(slot, pos, std::forward<Construct>(construct), std::forward<Evict>(evict));
           return RingStatus::ok;
         }
@@ -235,9 +242,41 @@ class MpmcRing {
     }
   }
 
-  /// Feeds the high watermark after the push of `pos` (see HighWatermark).
+  // A head CAS that skips a position without popping an item (an eviction or
+  // a hole) is claimed in skips_claimed_ before the CAS and unclaimed if the
+  // CAS fails, so counts() never takes a skip for a pop (see counts()).
+  void claim_skip() noexcept { skips_claimed_.fetch_add(1, std::memory_order_relaxed); }
+  void unclaim_skip() noexcept { skips_claimed_.fetch_sub(1, std::memory_order_relaxed); }
+
+  /// For an evicting push that claimed `pos` in a full ring: claims the oldest
+  /// position, pos's slot one lap earlier, for eviction. Returns false if a
+  /// popper took it first. While head_ is still behind it, evicting pushes
+  /// that claimed earlier positions are about to move head_ on: wait for them.
+  bool claim_oldest(std::uint64_t pos) noexcept {
+    const std::uint64_t oldest = pos - positions_.lap_step();
+    Backoff backoff;
+    for (;;) {
+      std::uint64_t head = oldest;
+      claim_skip();
+      if (head_.compare_exchange_weak(head, positions_.next(oldest), std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+        return true;
+      }
+      unclaim_skip();
+      if (positions_.count(head) > positions_.count(oldest)) return false;
+      if (head != oldest) backoff.pause();
+    }
+  }
+
+  /// Feeds the high watermark after the push of `pos`: on its stride (see
+  /// HighWatermark), and whenever the next slot still holds an unpopped item,
+  /// which is when this push may have filled the ring. That slot is usually
+  /// on the line just written, so the check costs a load and a compare.
   void sample_size(std::uint64_t pos) noexcept {
-    if (high_watermark_.should_sample(positions_.index(pos))) {
+    const std::uint64_t next = positions_.next(pos);
+    const std::uint64_t next_turn = slot_at(next).turn.load(std::memory_order_relaxed) & ~kHoleBit;
+    if (high_watermark_.should_sample(positions_.index(pos)) ||
+        next_turn < 2 * positions_.lap(next)) {
       high_watermark_.sample(positions_.count(pos) + 1,
                              positions_.count(head_.load(std::memory_order_relaxed)));
     }
@@ -260,6 +299,8 @@ class MpmcRing {
     if (slot.turn.load(std::memory_order_relaxed) & kHoleBit) {
       holes_popped_.fetch_add(1, std::memory_order_relaxed);
     } else {
+      // Counted before the move, so an item whose move throws is counted too.
+      evictions_.fetch_add(1, std::memory_order_release);
       struct Destroy {
         Slot& slot;
         ~Destroy() { slot.storage.get()->~T(); }
@@ -324,6 +365,9 @@ class MpmcRing {
   alignas(kCacheLine) HighWatermark high_watermark_{positions_.capacity()};
   std::atomic<std::uint64_t> holes_pushed_{0};
   std::atomic<std::uint64_t> holes_popped_{0};
+  // Written only by evicting pushes and pops of holes.
+  alignas(kCacheLine) std::atomic<std::uint64_t> evictions_{0};
+  std::atomic<std::uint64_t> skips_claimed_{0};
 };
 
 }  // namespace bq::detail

@@ -76,9 +76,18 @@ std::unique_ptr<Slot[]> allocate_slots(std::size_t capacity) {
   }
 }
 
+/// A snapshot of a ring's counters (see the rings' counts()).
+struct RingCounts {
+  std::uint64_t pushed = 0;   ///< Items pushed (positions claimed, minus abandoned ones).
+  std::uint64_t popped = 0;   ///< Items popped (never ahead of the truth).
+  std::uint64_t evicted = 0;  ///< Items evicted (never ahead of the truth).
+  std::uint64_t size = 0;     ///< Items in the ring, at most the capacity.
+};
+
 /// The largest size a ring has held, kept without a shared write per push: a
-/// push samples the size only when its slot index is a multiple of a stride
-/// (1 below capacity 128, so exact there; at most capacity/64 above), and the
+/// push samples the size when its slot index is a multiple of a stride (1
+/// below capacity 128, so exact there; at most capacity/64 above) and when it
+/// may have filled the ring (so reaching capacity is never missed). The
 /// sampling push reads head with a relaxed load, as a statistic may.
 class HighWatermark {
  public:

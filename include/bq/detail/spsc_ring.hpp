@@ -77,7 +77,10 @@ class SpscRing {
     construct(static_cast<void*>(slot_at(pos).bytes));  // throws: nothing published
     // Release: the item's construction happens-before the popper's acquire of tail_.
     tail_.store(positions_.next(pos), std::memory_order_release);
-    if (high_watermark_.should_sample(positions_.index(pos))) {
+    // On the stride, and whenever this push may have filled the ring by the
+    // (possibly stale) cached head: then re-read head for the exact size.
+    if (high_watermark_.should_sample(positions_.index(pos)) ||
+        positions_.count(pos) + 1 - positions_.count(cached_head_) >= capacity()) {
       high_watermark_.sample(positions_.count(pos) + 1,
                              positions_.count(head_.load(std::memory_order_relaxed)));
     }
@@ -132,14 +135,12 @@ class SpscRing {
                capacity();
   }
 
-  [[nodiscard]] std::uint64_t push_count() const noexcept {
-    return positions_.count(tail_.load(std::memory_order_acquire));
+  [[nodiscard]] RingCounts counts() const noexcept {
+    // head_ first: tail_ can only have moved further, so the difference is >= 0.
+    const std::uint64_t popped = positions_.count(head_.load(std::memory_order_acquire));
+    const std::uint64_t pushed = positions_.count(tail_.load(std::memory_order_acquire));
+    return RingCounts{pushed, popped, 0, std::min<std::uint64_t>(pushed - popped, capacity())};
   }
-  [[nodiscard]] std::uint64_t pop_count() const noexcept {
-    return positions_.count(head_.load(std::memory_order_acquire));
-  }
-  [[nodiscard]] static constexpr std::uint64_t holes_pushed() noexcept { return 0; }
-  [[nodiscard]] static constexpr std::uint64_t holes_popped() noexcept { return 0; }
   [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
   [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
 
