@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 template <class Rep, class Period>
 Clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) noexcept {
   const auto now = Clock::now();
-  if (timeout <= timeout.zero()) return now;
+  if (!(timeout > timeout.zero())) return now;  // also NaN
   using Years = std::chrono::duration<double, std::ratio<31556952>>;
   if (std::chrono::duration_cast<Years>(timeout).count() >= 100.0) return Clock::time_point::max();
   return now + std::chrono::ceil<Clock::duration>(timeout);
@@ -29,8 +29,8 @@ Clock::time_point saturate(std::chrono::time_point<Clock, Duration> when) noexce
   using Seconds = std::chrono::duration<double>;
   constexpr double kLimit = 1e9 * 3;  // ~95 years of uptime: beyond it, never.
   const double secs = std::chrono::duration_cast<Seconds>(when.time_since_epoch()).count();
+  if (!(secs > -kLimit)) return Clock::time_point::min();  // also NaN: already passed
   if (secs >= kLimit) return Clock::time_point::max();
-  if (secs <= -kLimit) return Clock::time_point::min();
   return Clock::time_point(std::chrono::ceil<Clock::duration>(when.time_since_epoch()));
 }
 
@@ -39,16 +39,16 @@ Clock::time_point saturate(std::chrono::time_point<Clock, Duration> when) noexce
 /// that never finds the queue full never reads the clock).
 class Deadline {
  public:
-  static Deadline none() noexcept { return Deadline(Clock::time_point::min(), false); }
-  static Deadline at(Clock::time_point when) noexcept { return Deadline(when, false); }
+  static Deadline none() noexcept { return Deadline(Clock::time_point::min(), {}, false); }
+  static Deadline at(Clock::time_point when) noexcept { return Deadline(when, {}, false); }
   static Deadline after_first_wait(std::chrono::milliseconds timeout) noexcept {
-    return Deadline(Clock::time_point() + timeout, true);
+    return Deadline({}, timeout, true);
   }
 
   /// Returns the absolute deadline (fixing a lazy one now).
   Clock::time_point get() noexcept {
     if (lazy_) {
-      when_ = deadline_after(when_.time_since_epoch());
+      when_ = deadline_after(timeout_);
       lazy_ = false;
     }
     return when_;
@@ -62,8 +62,10 @@ class Deadline {
   }
 
  private:
-  Deadline(Clock::time_point when, bool lazy) noexcept : when_(when), lazy_(lazy) {}
+  Deadline(Clock::time_point when, std::chrono::milliseconds timeout, bool lazy) noexcept
+      : when_(when), timeout_(timeout), lazy_(lazy) {}
   Clock::time_point when_;
+  std::chrono::milliseconds timeout_;  // for a lazy deadline
   bool lazy_;
 };
 
