@@ -16,7 +16,7 @@
 //     propagates;
 // and in every case instance counts balance, nothing is destroyed twice, the queue
 // stays usable, and pushed == popped + dropped_oldest + size. (A throwing eviction
-// handler is the one open question: see the [!mayfail] test below.)
+// handler runs after its push queued the item: that push throws with its item queued.)
 #include <bq/bounded_queue.hpp>
 
 #include <catch2/catch.hpp>
