@@ -165,14 +165,11 @@ TEST_CASE("the high watermark is exact once a push found the queue full", "[metr
   }
 }
 
-// [!mayfail]: engine bug, reported to the lead. Above capacity 127 a push samples the size
-// only at slot indices that are multiples of the stride; the push that fills the queue is
-// not sampled unless its index is, so after a plain fill and one pop (no push ever found
-// it full) the watermark reads capacity - 1 (e.g. 199 for capacity 200), although the
-// frozen API and docs/readme/20-engine.md say it is exact whenever the queue became full.
-// (docs/readme/60-guarantees.md now states the weaker claim tested above.)
+// The engine's documented claim (docs/readme/20-engine.md): exact whenever the queue
+// became full, even if no push ever found it full (an earlier engine missed this above
+// capacity 127 when the filling push's slot index was not sampled).
 TEST_CASE("the high watermark is exact when plain pushes filled the queue, whatever the capacity",
-          "[metrics][!mayfail]") {
+          "[metrics]") {
   const std::size_t capacity = GENERATE(3u, 64u, 65u, 127u, 200u, 1000u, 1001u);
   CAPTURE(capacity);
   SECTION("filled by push") {
@@ -252,12 +249,11 @@ TEST_CASE("metrics() can be read from another thread while the queue runs", "[me
   CHECK(m.size == 0);
 }
 
-// [!mayfail]: known engine bug, reported to the lead. popped is derived from the pop
-// position minus the eviction count, read at slightly different times, so while pushes
-// evict, a snapshot can count an eviction as a pop: popped > 0 with no pop at all, and
-// popped then "goes backwards" (a Prometheus counter would see a reset).
-TEST_CASE("a concurrent metrics() snapshot never counts evictions as pops",
-          "[metrics][stress][!mayfail]") {
+// Regression: popped was derived from the pop position minus the eviction count, read at
+// slightly different times, so while pushes evicted, a snapshot could count an eviction
+// as a pop (popped > 0 with no pop at all) and popped then went backwards. Two evicting
+// producers on capacity 1 also once deadlocked here: the watchdog catches that.
+TEST_CASE("a concurrent metrics() snapshot never counts evictions as pops", "[metrics][stress]") {
   bq_test::Watchdog watchdog("evicting producers reading metrics", std::chrono::seconds(30));
   bq::BoundedQueue<int, bq::DropOldest> q{1};
   std::atomic<bool> stop{false};
