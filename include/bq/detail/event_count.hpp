@@ -12,6 +12,15 @@
 // W sees C or S sees the registration (Dekker). If S notifies, it bumps the
 // epoch; a W that read the epoch before the bump fails the kernel's
 // compare-and-sleep at once, a W already asleep is woken.
+//
+// Woken but not yet running: on a busy machine a woken waiter may take a long
+// time to be scheduled, and until it unregisters every signal would make a
+// futex system call that wakes nobody. So the signaller counts the waiters it
+// has really woken (FUTEX_WAKE says how many) in woken_, each of which takes
+// itself off on its way out, and skips the call while every registered waiter
+// is such a woken one: each of them re-checks C after its seq_cst decrement,
+// which comes after the signaller's read of woken_, so it sees the signal's C.
+// A waiter not yet asleep is not counted as woken, so it is never skipped.
 #pragma once
 
 #include <atomic>
@@ -45,13 +54,15 @@ class EventCount {
   }
 
   /// Unregisters a waiter that found its condition true after prepare_wait().
-  void cancel_wait() noexcept { waiters_.fetch_sub(1, std::memory_order_relaxed); }
+  void cancel_wait() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
 
   /// Sleeps until notified, a spurious wake-up, or `deadline`; then unregisters.
   /// Callers re-check their condition whatever this returns.
   void wait_until(std::uint32_t key, clock::time_point deadline) noexcept {
-    sleep(key, deadline);
-    waiters_.fetch_sub(1, std::memory_order_relaxed);
+    // Off the woken count first, then off the waiters, so waiters_ never
+    // counts fewer than woken_ for a thread still on its way out.
+    if (sleep(key, deadline)) woken_.fetch_sub(1, std::memory_order_seq_cst);
+    waiters_.fetch_sub(1, std::memory_order_seq_cst);
   }
 
   /// True if some thread is between prepare_wait() and the end of its wait.
@@ -69,11 +80,19 @@ class EventCount {
  private:
 #if defined(__linux__)
   void notify(int count) noexcept {
+    // All registered waiters already woken: they will see the change (above).
+    if (count == 1) {
+      const std::int64_t waiters = waiters_.load(std::memory_order_seq_cst);
+      if (waiters <= woken_.load(std::memory_order_seq_cst)) return;
+    }
     epoch_.fetch_add(1, std::memory_order_seq_cst);
-    syscall(SYS_futex, &epoch_, FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
+    const long woken = syscall(SYS_futex, &epoch_, FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
+    // Counted only once really woken, so woken_ never runs ahead of the truth.
+    if (woken > 0) woken_.fetch_add(static_cast<std::int32_t>(woken), std::memory_order_seq_cst);
   }
 
-  void sleep(std::uint32_t key, clock::time_point deadline) noexcept {
+  /// Returns true if a FUTEX_WAKE woke this thread (then it counts in woken_).
+  bool sleep(std::uint32_t key, clock::time_point deadline) noexcept {
     static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
                   "the futex word must be a plain 32-bit integer");
     timespec abs_time{};
@@ -82,15 +101,15 @@ class EventCount {
       // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, which is
       // steady_clock's clock on Linux.
       const auto since_epoch = deadline.time_since_epoch();
-      if (since_epoch.count() <= 0) return;
+      if (since_epoch.count() <= 0) return false;
       const auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
       abs_time.tv_sec = static_cast<time_t>(secs.count());
       abs_time.tv_nsec = static_cast<long>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count());
       timeout = &abs_time;
     }
-    syscall(SYS_futex, &epoch_, FUTEX_WAIT_BITSET_PRIVATE, key, timeout, nullptr,
-            FUTEX_BITSET_MATCH_ANY);
+    return syscall(SYS_futex, &epoch_, FUTEX_WAIT_BITSET_PRIVATE, key, timeout, nullptr,
+                   FUTEX_BITSET_MATCH_ANY) == 0;
   }
 #else
   void notify(int count) noexcept {
@@ -105,7 +124,7 @@ class EventCount {
     }
   }
 
-  void sleep(std::uint32_t key, clock::time_point deadline) noexcept {
+  bool sleep(std::uint32_t key, clock::time_point deadline) noexcept {
     std::unique_lock lock(mutex_);
     const auto changed = [&] { return epoch_.load(std::memory_order_relaxed) != key; };
     if (deadline == clock::time_point::max()) {
@@ -113,6 +132,7 @@ class EventCount {
     } else {
       cv_.wait_until(lock, deadline, changed);
     }
+    return false;  // woken_ stays 0: notify never skips here
   }
 
   std::mutex mutex_;
@@ -123,6 +143,9 @@ class EventCount {
   // written only by threads about to sleep; epoch_ is written only by notify.
   alignas(kCacheLine) std::atomic<std::uint32_t> waiters_{0};
   std::atomic<std::uint32_t> epoch_{0};
+  // Waiters woken by FUTEX_WAKE that have not yet left wait_until(). May dip
+  // below zero for a moment (a wakee can leave before its waker counts it).
+  std::atomic<std::int32_t> woken_{0};
 };
 
 }  // namespace bq::detail
