@@ -141,7 +141,8 @@ class Watchdog {
   void run(std::chrono::seconds limit) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-      std::fprintf(stderr, "bq_test watchdog: '%s' still running after %llds (deadlock or lost wake-up?)\n",
+      std::fprintf(stderr,
+                   "bq_test watchdog: '%s' still running after %llds (deadlock or lost wake-up?)\n",
                    what_.c_str(), static_cast<long long>(limit.count()));
       std::abort();
     }
