@@ -218,8 +218,16 @@ class MpmcRing {
         // The slot still holds the previous lap's item: the ring is full, or
         // its popper has claimed it and is still moving it out.
         const std::uint64_t head = head_.load(std::memory_order_seq_cst);
-        if (positions_.count(pos) - positions_.count(head) < capacity()) return RingStatus::busy;
-        if constexpr (!kEvictWhenFull) return RingStatus::full;
+        const std::uint64_t queued = positions_.count(pos) - positions_.count(head);
+        if (queued < capacity()) return RingStatus::busy;
+        if constexpr (!kEvictWhenFull) {
+          return RingStatus::full;
+        } else if (queued > capacity()) {
+          // An evicting push ahead of us has claimed its position but not yet
+          // the oldest item: wait for it unclaimed, so that no claimed position
+          // ever waits on another thread's progress (claims would convoy).
+          return RingStatus::busy;
+        }
       }
       // seq_cst: this CAS is the full barrier of the EventCount protocol that
       // orders "tail moved" before the caller's check for sleeping poppers.
@@ -248,24 +256,19 @@ class MpmcRing {
   void claim_skip() noexcept { skips_claimed_.fetch_add(1, std::memory_order_relaxed); }
   void unclaim_skip() noexcept { skips_claimed_.fetch_sub(1, std::memory_order_relaxed); }
 
-  /// For an evicting push that claimed `pos` in a full ring: claims the oldest
-  /// position, pos's slot one lap earlier, for eviction. Returns false if a
-  /// popper took it first. While head_ is still behind it, evicting pushes
-  /// that claimed earlier positions are about to move head_ on: wait for them.
+  /// For an evicting push that claimed `pos` when head_ stood exactly at the
+  /// oldest position (pos's slot one lap earlier): claims that item for
+  /// eviction. Returns false if a popper took it first (head_ only grows).
   bool claim_oldest(std::uint64_t pos) noexcept {
     const std::uint64_t oldest = pos - positions_.lap_step();
-    Backoff backoff;
-    for (;;) {
-      std::uint64_t head = oldest;
-      claim_skip();
-      if (head_.compare_exchange_weak(head, positions_.next(oldest), std::memory_order_seq_cst,
+    std::uint64_t head = oldest;
+    claim_skip();
+    if (head_.compare_exchange_strong(head, positions_.next(oldest), std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
-        return true;
-      }
-      unclaim_skip();
-      if (positions_.count(head) > positions_.count(oldest)) return false;
-      if (head != oldest) backoff.pause();
+      return true;
     }
+    unclaim_skip();
+    return false;
   }
 
   /// Feeds the high watermark after the push of `pos`: on its stride (see
