@@ -198,8 +198,8 @@ TEMPLATE_TEST_CASE("monitor sees a burst that filled and drained the queue betwe
 
 // Regression: the evicting push path once skipped the watermark sampling, so a
 // burst that did not fill a DropOldest queue was invisible.
-TEMPLATE_TEST_CASE("monitor sees a burst below capacity in a queue that may evict",
-                   "[monitor]", bq::DropOldest, bq::Dynamic) {
+TEMPLATE_TEST_CASE("monitor sees a burst below capacity in a queue that may evict", "[monitor]",
+                   bq::DropOldest, bq::Dynamic) {
   EventLog log;
   ManualClock clock;
   bq::QueueMonitor monitor(log.sink(), clock.options());
