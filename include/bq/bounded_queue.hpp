@@ -31,6 +31,7 @@
 // rings), event_count.hpp (parking), wait.hpp (deadlines and spinning).
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
@@ -118,14 +119,14 @@ class BoundedQueue {
 
   /// Pushes a copy of `item`, applying the policy when full (a blocking policy
   /// waits up to config().block_timeout). Thread-safe.
-  PushResult push(const T& item) { return emplace(item); }
+  BQ_DETAIL_ALWAYS_INLINE PushResult push(const T& item) { return emplace(item); }
   /// Pushes `item`, applying the policy when full; `item` is moved from only if queued.
-  PushResult push(T&& item) { return emplace(std::move(item)); }
+  BQ_DETAIL_ALWAYS_INLINE PushResult push(T&& item) { return emplace(std::move(item)); }
 
   /// Constructs an item in place from `args`, applying the policy when full;
   /// `args` are used only if the item is queued.
   template <class... Args>
-  PushResult emplace(Args&&... args) {
+  BQ_DETAIL_ALWAYS_INLINE PushResult emplace(Args&&... args) {
     return push_with_policy(constructor(std::forward<Args>(args)...),
                             Deadline::after_first_wait(config_.block_timeout));
   }
@@ -153,12 +154,12 @@ class BoundedQueue {
 
   /// Pushes `item` only if there is room now: never waits, never evicts.
   /// Returns false if full or closed (then `item` is unmoved and nothing is counted).
-  bool try_push(T&& item) { return try_emplace(std::move(item)); }
-  bool try_push(const T& item) { return try_emplace(item); }
+  BQ_DETAIL_ALWAYS_INLINE bool try_push(T&& item) { return try_emplace(std::move(item)); }
+  BQ_DETAIL_ALWAYS_INLINE bool try_push(const T& item) { return try_emplace(item); }
 
   /// Constructs an item in place only if there is room now; see try_push().
   template <class... Args>
-  bool try_emplace(Args&&... args) {
+  BQ_DETAIL_ALWAYS_INLINE bool try_emplace(Args&&... args) {
     auto construct = constructor(std::forward<Args>(args)...);
     return push_once(construct) == RingStatus::ok;
   }
@@ -170,11 +171,15 @@ class BoundedQueue {
   ForcePushResult<T> force_push(const T& item) { return force_push_impl(constructor(item)); }
 
   /// Pops the oldest item if there is one now; never waits.
-  std::optional<T> try_pop() { return pop_until_deadline(Deadline::none()); }
+  BQ_DETAIL_ALWAYS_INLINE std::optional<T> try_pop() {
+    return pop_until_deadline(Deadline::none());
+  }
 
   /// Pops the oldest item, waiting for one; returns nullopt once the queue is
   /// closed and empty.
-  std::optional<T> pop() { return pop_until_deadline(Deadline::at(clock::time_point::max())); }
+  BQ_DETAIL_ALWAYS_INLINE std::optional<T> pop() {
+    return pop_until_deadline(Deadline::at(clock::time_point::max()));
+  }
 
   /// Like pop(), but waits at most `timeout` (nullopt on timeout).
   template <class Rep, class Period>
@@ -285,10 +290,10 @@ class BoundedQueue {
     }
   }
 
+  /// The fast path of every push: one attempt, inlined into the caller; only a
+  /// full queue (or a policy that evicts at once) goes on to the policy.
   template <class Construct>
-  PushResult push_with_policy(Construct construct, Deadline deadline) {
-    // A policy that evicts at once goes straight to the evicting push, which
-    // also handles the not-full case: one pass over the ring instead of two.
+  BQ_DETAIL_ALWAYS_INLINE PushResult push_with_policy(Construct construct, Deadline deadline) {
     if (!evicts_at_once()) {
       switch (push_once(construct)) {
         case RingStatus::ok: return PushResult::pushed;
@@ -296,24 +301,36 @@ class BoundedQueue {
         case RingStatus::busy:
         case RingStatus::full: break;
       }
+    } else if constexpr (!kSpscRing) {
+      // A policy that evicts at once goes straight to the evicting push, which
+      // also handles the not-full case: one pass over the ring instead of two.
+      return push_evicting_oldest(construct);
     }
+    return push_when_full(construct, deadline);
+  }
+
+  /// What a push does once it found the queue full: ask the policy, and wait,
+  /// evict, drop or give up as it says. Kept out of line, off the fast path.
+  template <class Construct>
+  [[gnu::noinline]] PushResult push_when_full(Construct construct, Deadline deadline) {
     for (;;) {
-      // Full. The clock is read only by a policy that asks to wait.
+      // The clock is read only by a policy that asks to wait, and only once
+      // a wait did not end in a push: most waits end within the spin.
       FullAction action = policy_.on_full(false);
       if (action == FullAction::wait) {
         if (!deadline.passed()) {
-          wait_for_room(deadline.get());
+          wait_for_room(deadline);
           switch (push_once(construct)) {
             case RingStatus::ok: return PushResult::pushed;
             case RingStatus::closed: return reject_closed();
             case RingStatus::busy:
-            case RingStatus::full: continue;
+            case RingStatus::full: deadline.get(); continue;
           }
         }
         action = policy_.on_full(true);
       }
       switch (action) {
-        case FullAction::evict_oldest: {
+        case FullAction::evict_oldest:
           if constexpr (kSpscRing) {
             // Policy said may_evict = false, then asked to evict: refuse the item
             // rather than break the single-popper ring.
@@ -321,14 +338,8 @@ class BoundedQueue {
             dropped_newest_.fetch_add(1, std::memory_order_relaxed);
             return PushResult::dropped_newest;
           } else {
-            std::optional<T> oldest;
-            if (!push_evicting(construct, oldest)) return reject_closed();
-            if (!oldest) return PushResult::pushed;
-            // The item is queued; the handler runs outside the ring.
-            if (on_evict_) on_evict_(std::move(*oldest));
-            return PushResult::replaced_oldest;
+            return push_evicting_oldest(construct);
           }
-        }
         case FullAction::drop_newest:
           dropped_newest_.fetch_add(1, std::memory_order_relaxed);
           return PushResult::dropped_newest;
@@ -338,6 +349,18 @@ class BoundedQueue {
           return PushResult::timed_out;
       }
     }
+  }
+
+  /// Pushes, evicting the oldest item if full and handing it to the eviction
+  /// handler, which runs outside the ring once this push's item is queued.
+  template <class Construct>
+  BQ_DETAIL_ALWAYS_INLINE PushResult
+  push_evicting_oldest(Construct& construct) requires(!kSpscRing) {
+    std::optional<T> oldest;
+    if (!push_evicting(construct, oldest)) return reject_closed();
+    if (!oldest) return PushResult::pushed;
+    if (on_evict_) on_evict_(std::move(*oldest));
+    return PushResult::replaced_oldest;
   }
 
   template <class Construct>
@@ -400,31 +423,63 @@ class BoundedQueue {
     }
   }
 
-  std::optional<T> pop_until_deadline(Deadline deadline) {
-    std::optional<T> item;
+  /// The fast path of every pop: one attempt, inlined into the caller (so a
+  /// small item travels in registers); only an empty queue goes on to wait.
+  BQ_DETAIL_ALWAYS_INLINE std::optional<T> pop_until_deadline(Deadline deadline) {
+    RingStatus status;
+    if constexpr (std::is_trivially_copyable_v<T>) {
+      // Copied out through a plain local: GCC builds a returned optional that
+      // was emplaced in place with a byte store and then a wider load, which
+      // stalls store forwarding (measured: +10 ns per pop).
+      detail::Storage<T> copy;
+      status = ring_.try_pop([&](T& queued) noexcept { ::new (copy.bytes) T(queued); });
+      if (status == RingStatus::ok) {
+        wake_a_pusher();
+        return std::optional<T>(*copy.get());
+      }
+    } else {
+      std::optional<T> item;
+      status = pop_once(item);
+      if (status == RingStatus::ok) return item;
+    }
+    return pop_when_empty(status, deadline);
+  }
+
+  /// What a pop does after an attempt that found no item: retry a busy slot,
+  /// report closed, or wait until `deadline`. Kept out of line.
+  [[gnu::noinline]] std::optional<T> pop_when_empty(RingStatus status, Deadline deadline) {
     detail::Backoff backoff;
     for (;;) {
-      RingStatus status;
-      if constexpr (std::is_nothrow_move_constructible_v<T>) {
-        status = ring_.try_pop([&](T& queued) noexcept { item.emplace(std::move(queued)); });
-      } else {
-        try {
-          status = ring_.try_pop([&](T& queued) { item.emplace(std::move(queued)); });
-        } catch (...) {
-          wake_a_pusher();  // the slot was freed all the same
-          throw;
-        }
-      }
       switch (status) {
-        case RingStatus::ok: wake_a_pusher(); return item;
+        case RingStatus::ok: break;  // not reached: the caller returns the item
         case RingStatus::closed: return std::nullopt;
-        case RingStatus::busy: backoff.pause(); continue;
+        case RingStatus::busy: backoff.pause(); break;
         case RingStatus::full:
           if (deadline.passed()) return std::nullopt;
-          wait_for_item(deadline.get());
-          continue;
+          wait_for_item(deadline);
+          break;
+      }
+      std::optional<T> item;
+      status = pop_once(item);
+      if (status == RingStatus::ok) return item;
+    }
+  }
+
+  /// One attempt to pop into `item`; wakes a sleeping pusher if it made room.
+  BQ_DETAIL_ALWAYS_INLINE RingStatus pop_once(std::optional<T>& item) {
+    RingStatus status;
+    if constexpr (std::is_nothrow_move_constructible_v<T>) {
+      status = ring_.try_pop([&](T& queued) noexcept { item.emplace(std::move(queued)); });
+    } else {
+      try {
+        status = ring_.try_pop([&](T& queued) { item.emplace(std::move(queued)); });
+      } catch (...) {
+        wake_a_pusher();  // the slot was freed all the same
+        throw;
       }
     }
+    if (status == RingStatus::ok) wake_a_pusher();
+    return status;
   }
 
   // Waking: after a push or pop moved a position (a full barrier, see the
@@ -440,31 +495,42 @@ class BoundedQueue {
     if (not_full_.has_waiters()) not_full_.notify_one();
   }
 
-  void wait_for_item(clock::time_point deadline) noexcept {
+  void wait_for_item(Deadline& deadline) noexcept {
     park(not_empty_, deadline, [this] { return ring_.pop_may_proceed(); });
   }
 
-  void wait_for_room(clock::time_point deadline) noexcept {
+  void wait_for_room(Deadline& deadline) noexcept {
+    // First, briefly, room for a batch: a pusher that resumed at each single
+    // free slot would write the very cache line its consumer is reading, slot
+    // after slot (each write a cache miss), and the queue would stay full and
+    // slow. Resuming a batch later, it fills lines the consumer has left.
+    if (detail::spin_until([this] { return ring_.push_may_proceed(refill_batch_); }, 256)) return;
     park(not_full_, deadline, [this] { return ring_.push_may_proceed(); });
   }
 
   /// Spins briefly, then sleeps on `event` until `may_proceed()`, a wake-up or
-  /// `deadline`. Callers retry their operation whatever the outcome: a wake-up
-  /// is a hint, not a reservation (another thread may take the item first).
+  /// the deadline. Callers retry their operation whatever the outcome: a
+  /// wake-up is a hint, not a reservation (another thread may take the item
+  /// first). The spin reads no clock, so a lazy deadline starts only when the
+  /// caller really has to sleep.
   template <class MayProceed>
-  void park(detail::EventCount& event, clock::time_point deadline,
-            MayProceed may_proceed) noexcept {
+  void park(detail::EventCount& event, Deadline& deadline, MayProceed may_proceed) noexcept {
     if (detail::spin_until(may_proceed)) return;
+    const clock::time_point until = deadline.get();
     const std::uint32_t key = event.prepare_wait();
     ring_.waiter_fence();
-    if (may_proceed() || clock::now() >= deadline) {
+    if (may_proceed() || clock::now() >= until) {
       event.cancel_wait();
       return;
     }
-    event.wait_until(key, deadline);
+    event.wait_until(key, until);
   }
 
   const QueueConfig config_;
+  // Free slots a waiting pusher briefly waits for (see wait_for_room()):
+  // 4 cache lines of items, at most half the queue.
+  const std::size_t refill_batch_ = std::clamp<std::size_t>(
+      4 * detail::kCacheLine / sizeof(T), 1, std::max<std::size_t>(1, config_.capacity / 2));
   [[no_unique_address]] const Policy policy_;
   const EvictionHandler on_evict_;
   Ring ring_;

@@ -135,7 +135,7 @@ std::string describe(const bq::QueueMetrics& m) {
          std::to_string(m.rejected_closed) + "}";
 }
 
-std::string str(std::optional<int> v) { return v ? std::to_string(*v) : "nullopt"; }
+std::string str(const std::optional<int>& v) { return v ? std::to_string(*v) : "nullopt"; }
 
 template <class Q>
 constexpr bool kHasForcePush = true;

@@ -79,14 +79,14 @@ class MpmcRing {
   /// one was evicted; the eviction is counted first. Returns ok, closed or busy (retry); never
   /// full.
   template <class Construct, class Evict>
-  RingStatus try_push_evicting(Construct&& construct, Evict&& evict) {
+  BQ_DETAIL_ALWAYS_INLINE RingStatus try_push_evicting(Construct&& construct, Evict&& evict) {
     return push<true>(std::forward<Construct>(construct), std::forward<Evict>(evict));
   }
 
   /// Claims the oldest item and calls `consume(T&)` with it; the item is
   /// destroyed and its slot released afterwards, even if consume throws.
   template <class Consume>
-  RingStatus try_pop(Consume&& consume) {
+  BQ_DETAIL_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
     std::uint64_t pos = head_.load(std::memory_order_relaxed);
     for (;;) {
       Slot& slot = slot_at(pos);
@@ -138,14 +138,15 @@ class MpmcRing {
     return (tail & kClosedBit) != 0 || (tail & ~kClosedBit) != head;
   }
 
-  /// For a pusher about to sleep: true if there may be room or the ring is closed.
-  [[nodiscard]] bool push_may_proceed() const noexcept {
+  /// For a pusher about to sleep: true if there may be room for `items` (1 to
+  /// capacity()) or the ring is closed.
+  [[nodiscard]] bool push_may_proceed(std::size_t items = 1) const noexcept {
     const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
     const std::uint64_t head = head_.load(std::memory_order_seq_cst);
     if (tail & kClosedBit) return true;
     // head is read last, so it may have overtaken tail: signed difference.
     const auto queued = static_cast<std::int64_t>(positions_.count(tail) - positions_.count(head));
-    return queued < static_cast<std::int64_t>(capacity());
+    return queued <= static_cast<std::int64_t>(capacity() - items);
   }
 
   /// Returns the ring's counters, read so that none is ever ahead of the truth:
@@ -275,7 +276,7 @@ class MpmcRing {
   /// HighWatermark), and whenever the next slot still holds an unpopped item,
   /// which is when this push may have filled the ring. That slot is usually
   /// on the line just written, so the check costs a load and a compare.
-  void sample_size(std::uint64_t pos) noexcept {
+  BQ_DETAIL_ALWAYS_INLINE void sample_size(std::uint64_t pos) noexcept {
     const std::uint64_t next = positions_.next(pos);
     const std::uint64_t next_turn = slot_at(next).turn.load(std::memory_order_relaxed) & ~kHoleBit;
     if (high_watermark_.should_sample(positions_.index(pos)) ||

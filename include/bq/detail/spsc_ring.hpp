@@ -2,8 +2,9 @@
 //
 // One pushing thread and one popping thread at a time, so head_ and tail_ are
 // each written by one side with plain release stores and no read-modify-write;
-// each side keeps a private copy of the other's index and re-reads the shared
-// one only when its copy says full (or empty). Slots hold just the item.
+// each side keeps its own position privately, and a private copy of the other
+// side's, re-reading the shared one only when its copy says full (or empty).
+// Slots hold just the item.
 //
 // What the MPMC ring gets from its CAS, this ring gets from asymmetric fences:
 // the pusher and popper pay a compiler barrier, a thread about to sleep (or
@@ -50,7 +51,7 @@ class SpscRing {
   [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
 
   template <class Construct>
-  RingStatus try_push(Construct&& construct) {
+  BQ_DETAIL_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
     // Announce the push before reading closing_; close() reads the two in the
     // opposite order, and the fence pair makes sure one sees the other.
     in_push_.store(true, std::memory_order_relaxed);
@@ -67,29 +68,30 @@ class SpscRing {
       ~EndPush() { in_push.store(false, std::memory_order_release); }
     } end_push{in_push_};
 
-    const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
-    if (positions_.count(pos) - positions_.count(cached_head_) >= capacity()) {
+    const std::uint64_t pos = push_pos_;
+    // Full when head stands at this slot one lap earlier (see RingPositions):
+    // first by the stale copy of head_, which only errs towards full.
+    if (pos - cached_head_ == positions_.lap_step()) {
       cached_head_ = head_.load(std::memory_order_acquire);
-      if (positions_.count(pos) - positions_.count(cached_head_) >= capacity()) {
-        return RingStatus::full;
-      }
+      if (pos - cached_head_ == positions_.lap_step()) return RingStatus::full;
     }
     construct(static_cast<void*>(slot_at(pos).bytes));  // throws: nothing published
+    push_pos_ = positions_.next(pos);
     // Release: the item's construction happens-before the popper's acquire of tail_.
-    tail_.store(positions_.next(pos), std::memory_order_release);
+    tail_.store(push_pos_, std::memory_order_release);
     // On the stride, and whenever this push may have filled the ring by the
     // (possibly stale) cached head: then re-read head for the exact size.
     if (high_watermark_.should_sample(positions_.index(pos)) ||
-        positions_.count(pos) + 1 - positions_.count(cached_head_) >= capacity()) {
-      high_watermark_.sample(positions_.count(pos) + 1,
+        push_pos_ - cached_head_ == positions_.lap_step()) {
+      high_watermark_.sample(positions_.count(push_pos_),
                              positions_.count(head_.load(std::memory_order_relaxed)));
     }
     return RingStatus::ok;
   }
 
   template <class Consume>
-  RingStatus try_pop(Consume&& consume) {
-    const std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
+  BQ_DETAIL_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
+    const std::uint64_t pos = pop_pos_;
     if (pos == cached_tail_) {
       cached_tail_ = tail_.load(std::memory_order_acquire);
       if (pos == cached_tail_) {
@@ -104,8 +106,9 @@ class SpscRing {
       std::uint64_t pos;
       ~Release() {
         ring.slot_at(pos).get()->~T();
+        ring.pop_pos_ = ring.positions_.next(pos);
         // Release: the item's destruction happens-before the pusher reuses the slot.
-        ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
+        ring.head_.store(ring.pop_pos_, std::memory_order_release);
       }
     } release{*this, pos};
     consume(*slot_at(pos).get());
@@ -128,11 +131,12 @@ class SpscRing {
            tail_.load(std::memory_order_relaxed) != head_.load(std::memory_order_relaxed);
   }
 
-  [[nodiscard]] bool push_may_proceed() const noexcept {
+  /// True if there is room for `items` (1 to capacity()) or the ring is closing.
+  [[nodiscard]] bool push_may_proceed(std::size_t items = 1) const noexcept {
     return closing_.load(std::memory_order_relaxed) ||
            positions_.count(tail_.load(std::memory_order_relaxed)) -
-                   positions_.count(head_.load(std::memory_order_relaxed)) <
-               capacity();
+                   positions_.count(head_.load(std::memory_order_relaxed)) <=
+               capacity() - items;
   }
 
   [[nodiscard]] RingCounts counts() const noexcept {
@@ -154,14 +158,17 @@ class SpscRing {
 
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
 
-  // The pusher's line: what it publishes, and its private copy of head_.
-  alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
+  // Each side keeps its own position and its stale copy of the other side's
+  // on a line nobody else touches (close() reads in_push_, rarely); the
+  // shared tail_ and head_ are written once per operation and read by the
+  // other side only when its copy runs out (and for the statistics).
+  alignas(kCacheLine) std::uint64_t push_pos_ = 0;
   std::uint64_t cached_head_ = 0;
-  // The pusher's private line: nobody but close() reads it.
-  alignas(kCacheLine) std::atomic<bool> in_push_{false};
-  // The popper's line.
-  alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+  std::atomic<bool> in_push_{false};
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
+  alignas(kCacheLine) std::uint64_t pop_pos_ = 0;
   std::uint64_t cached_tail_ = 0;
+  alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
   // Read-mostly.
   alignas(kCacheLine) const RingPositions positions_;
   const std::unique_ptr<Slot[]> slots_;

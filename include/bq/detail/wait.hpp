@@ -39,34 +39,41 @@ Clock::time_point saturate(std::chrono::time_point<Clock, Duration> when) noexce
 /// that never finds the queue full never reads the clock).
 class Deadline {
  public:
-  static Deadline none() noexcept { return Deadline(Clock::time_point::min(), {}, false); }
-  static Deadline at(Clock::time_point when) noexcept { return Deadline(when, {}, false); }
+  static Deadline none() noexcept { return Deadline(Clock::time_point::min(), kFixed); }
+  static Deadline at(Clock::time_point when) noexcept { return Deadline(when, kFixed); }
+  /// `timeout` must not be negative (QueueConfig::block_timeout never is).
   static Deadline after_first_wait(std::chrono::milliseconds timeout) noexcept {
-    return Deadline({}, timeout, true);
+    return Deadline(Clock::time_point::min(), timeout);
   }
 
   /// Returns the absolute deadline (fixing a lazy one now).
   Clock::time_point get() noexcept {
-    if (lazy_) {
+    if (lazy()) {
       when_ = deadline_after(timeout_);
-      lazy_ = false;
+      timeout_ = kFixed;
     }
     return when_;
   }
 
-  /// Returns true if waiting is over (or was never allowed).
+  /// Returns true if waiting is over (or was never allowed). A lazy deadline
+  /// that has not started yet has not passed unless its timeout is zero.
   bool passed() noexcept {
-    if (!lazy_ && when_ == Clock::time_point::min()) return true;
-    const auto when = get();
-    return when != Clock::time_point::max() && Clock::now() >= when;
+    if (lazy()) return timeout_ == timeout_.zero();
+    if (when_ == Clock::time_point::min()) return true;
+    return when_ != Clock::time_point::max() && Clock::now() >= when_;
   }
 
  private:
-  Deadline(Clock::time_point when, std::chrono::milliseconds timeout, bool lazy) noexcept
-      : when_(when), timeout_(timeout), lazy_(lazy) {}
+  // Two words, so a Deadline passed by value travels in registers: the
+  // timeout of a lazy deadline (>= 0), or kFixed once `when_` is the deadline.
+  static constexpr std::chrono::milliseconds kFixed{-1};
+
+  Deadline(Clock::time_point when, std::chrono::milliseconds timeout) noexcept
+      : when_(when), timeout_(timeout) {}
+  bool lazy() const noexcept { return timeout_ != kFixed; }
+
   Clock::time_point when_;
-  std::chrono::milliseconds timeout_;  // for a lazy deadline
-  bool lazy_;
+  std::chrono::milliseconds timeout_;
 };
 
 /// Exponential spinning for the short waits on a slot another thread is
@@ -90,12 +97,17 @@ class Backoff {
 
 /// Spins briefly until `ready()` before a caller parks: an item or a free slot
 /// usually shows up within microseconds, far sooner than a sleep and wake-up.
+/// The gap between checks doubles up to kMaxGap pauses (about a microsecond
+/// on recent x86, where a pause takes ~30 ns): a thread that keeps finding
+/// nothing looks less often, which lets the other side fill (or drain) a
+/// batch of cache lines undisturbed instead of being chased slot by slot,
+/// and bounds how late a waiter reacts. `pauses` bounds the whole spin.
 template <class Ready>
-bool spin_until(Ready&& ready) noexcept {
-  constexpr int kChecks = 128;
-  for (int i = 0; i < kChecks; ++i) {
+bool spin_until(Ready&& ready, int pauses = 1024) noexcept {
+  constexpr int kMaxGap = 32;
+  for (int gap = 1, spent = 0; spent < pauses; spent += gap, gap = std::min(2 * gap, kMaxGap)) {
     if (ready()) return true;
-    for (int j = 0; j < 8; ++j) cpu_relax();
+    for (int i = 0; i < gap; ++i) cpu_relax();
   }
   return ready();
 }
