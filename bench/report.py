@@ -256,14 +256,15 @@ def header_lines(meta, contexts):
     if "compiler" in meta:
         out.append("- compiler: %s, %s" % (meta["compiler"], meta.get("build_type", "Release")))
     if loads:
-        out.append("- 1-minute load average when each queue's process started: %s-%s "
+        out.append("- 1-minute load average when each process started: %s-%s "
                    "(above the core count means other work shared the CPUs)" % (
                        fmt_num(min(loads)), fmt_num(max(loads))))
     reps = meta.get("repetitions")
     if reps:
-        out.append("- %s repetitions per benchmark (blocked-consumer and push_for: up to 3), "
-                   "min time %s s; each queue in its own process; cells are medians, "
-                   "throughput cells add (min-max)" % (reps, meta.get("min_time", "?")))
+        out.append("- %s repetitions per benchmark, min time %s s, run in %s rounds: each round "
+                   "runs every queue once, each queue in its own process, so every queue's "
+                   "repetitions are spread over the whole run; cells are medians, "
+                   "throughput cells add (min-max)" % (reps, meta.get("min_time", "?"), reps))
     if meta.get("note"):
         out.append("- **%s**" % meta["note"])
     return out

@@ -10,8 +10,11 @@
 # Environment: BQ_BENCH_REPETITIONS, BQ_BENCH_MIN_TIME, BQ_BENCH_BUILD_DIR, BQ_BENCH_OUT,
 # BQ_BENCH_FILTER (a regex over queue ids, e.g. 'bq_|mutex'), BQ_BENCH_QUEUE_TIMEOUT (s), CXX.
 #
-# Each queue runs in its own process, one after the other. Numbers are only comparable within
-# one run, on an otherwise idle machine: the report records the load average it saw.
+# The run goes in rounds: each round runs every queue once (one repetition, each queue in its own
+# process), so every queue's repetitions are spread over the whole run. On a shared VM the speed
+# of cross-core traffic changes over minutes (where the host places the two vCPUs); spread like
+# this, each queue's median sees the same mix and the ratios stay comparable. Numbers are only
+# comparable within one run, on an otherwise idle machine: the report records the load average.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -85,16 +88,18 @@ fi
 started=$(date +%s)
 echo "bench.sh: ${#queues[@]} queues, $reps repetitions, min time $min_time s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 failed=()
-for queue in "${queues[@]}"; do
-  echo "bench.sh: $queue"
-  if ! BQ_BENCH_REPETITIONS="$reps" timeout "$queue_timeout" "$bin" \
-      --benchmark_filter="^[^/]+/${queue}/" \
-      --benchmark_min_time="$min_time" \
-      --benchmark_out="$raw/$queue.json" --benchmark_out_format=json \
-      >"$raw/$queue.log" 2>&1; then
-    failed+=("$queue")
-  fi
-  sed -n '/^-----/,$p' "$raw/$queue.log" | grep -v '^-----\|^Benchmark ' || true
+for ((round = 1; round <= reps; round++)); do
+  echo "bench.sh: round $round of $reps"
+  for queue in "${queues[@]}"; do
+    if ! BQ_BENCH_REPETITIONS=1 timeout "$queue_timeout" "$bin" \
+        --benchmark_filter="^[^/]+/${queue}/" \
+        --benchmark_min_time="$min_time" \
+        --benchmark_out="$raw/$queue.$round.json" --benchmark_out_format=json \
+        >"$raw/$queue.$round.log" 2>&1; then
+      failed+=("$queue (round $round)")
+    fi
+    sed -n '/^-----/,$p' "$raw/$queue.$round.log" | grep -v '^-----\|^Benchmark ' || true
+  done
 done
 echo "bench.sh: benchmarks took $(( $(date +%s) - started )) s"
 
