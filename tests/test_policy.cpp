@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -252,6 +253,28 @@ TEMPLATE_LIST_TEST_CASE("a waiting push succeeds with pushed when room appears d
     CHECK(drain(q) == std::vector<int>{1});
     CHECK(q.metrics().dropped() == 0);
   }
+}
+
+TEMPLATE_TEST_CASE("a waiting push takes a single freed slot of a large full queue", "[policy]",
+                   bq::Mpmc, bq::Spsc) {
+  // A pusher that found the queue full first waits briefly for room for a
+  // batch (see wait_for_room); that must never turn into waiting for more
+  // than the one slot a consumer freed.
+  constexpr std::size_t kCapacity = 1024;
+  bq::BoundedQueue<std::uint64_t, bq::Block, TestType> q{small_config(kCapacity, 10s)};
+  for (std::uint64_t i = 0; i < kCapacity; ++i) REQUIRE(q.try_push(i));
+  std::thread consumer([&q] {
+    std::this_thread::sleep_for(50ms);
+    CHECK(q.try_pop() == std::optional<std::uint64_t>(0));
+  });
+  const auto start = Clock::now();
+  const bq::PushResult result = q.push(kCapacity);
+  const double waited_ms = ms_since(start);
+  consumer.join();
+  CHECK(result == bq::PushResult::pushed);
+  CHECK(waited_ms < 5000.0);  // Took the one slot, not the 10 s timeout.
+  CHECK(q.size() == kCapacity);
+  CHECK(q.metrics().timed_out == 0);
 }
 
 TEST_CASE("drop_oldest passes each evicted item to the handler in order, in the pushing thread",
