@@ -2,9 +2,8 @@
 //
 // One pushing thread and one popping thread at a time, so head_ and tail_ are
 // each written by one side with plain release stores and no read-modify-write;
-// each side keeps its own position privately, and a private copy of the other
-// side's, re-reading the shared one only when its copy says full (or empty).
-// Slots hold just the item.
+// each side keeps a private copy of the other's index and re-reads the shared
+// one only when its copy says full (or empty). Slots hold just the item.
 //
 // What the MPMC ring gets from its CAS, this ring gets from asymmetric fences:
 // the pusher and popper pay a compiler barrier, a thread about to sleep (or
@@ -12,8 +11,9 @@
 //
 // close() must not let a push that missed the flag land after pops have seen
 // "closed and empty". So it runs in two steps: set closing_ (pushes now fail),
-// wait until no push is in flight (in_push_ is the pusher's own flag, ordered
-// against closing_ by the fence pair), then set closed_, which pops trust.
+// wait until no push is in flight (each push announces its position in
+// pushing_at_, ordered against closing_ by the fence pair, and is in flight
+// until tail_ moves past it), then set closed_, which pops trust.
 #pragma once
 
 #include <atomic>
@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include "asymmetric_fence.hpp"
@@ -52,38 +53,46 @@ class SpscRing {
 
   template <class Construct>
   BQ_DETAIL_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
-    // Announce the push before reading closing_; close() reads the two in the
-    // opposite order, and the fence pair makes sure one sees the other.
-    in_push_.store(true, std::memory_order_relaxed);
+    const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
+    // Announce the push at pos before reading closing_; close() reads the two
+    // in the opposite order, and the fence pair makes sure one sees the other.
+    // Publishing tail_ ends the push: one store marks it, none unmarks it.
+    pushing_at_.store(pos, std::memory_order_relaxed);
     fence_.light();
     if (closing_.load(std::memory_order_relaxed)) {
-      in_push_.store(false, std::memory_order_release);
+      end_unpublished_push();
       // close() is between its two steps; report closed only once is_closed()
       // says so too, so that no thread sees a push fail on an "open" queue.
       while (!closed_.load(std::memory_order_acquire)) std::this_thread::yield();
       return RingStatus::closed;
     }
-    struct EndPush {
-      std::atomic<bool>& in_push;
-      ~EndPush() { in_push.store(false, std::memory_order_release); }
-    } end_push{in_push_};
-
-    const std::uint64_t pos = push_pos_;
     // Full when head stands at this slot one lap earlier (see RingPositions):
     // first by the stale copy of head_, which only errs towards full.
     if (pos - cached_head_ == positions_.lap_step()) {
       cached_head_ = head_.load(std::memory_order_acquire);
-      if (pos - cached_head_ == positions_.lap_step()) return RingStatus::full;
+      if (pos - cached_head_ == positions_.lap_step()) {
+        end_unpublished_push();
+        return RingStatus::full;
+      }
     }
-    construct(static_cast<void*>(slot_at(pos).bytes));  // throws: nothing published
-    push_pos_ = positions_.next(pos);
+    if constexpr (std::is_nothrow_invocable_v<Construct, void*>) {
+      construct(static_cast<void*>(slot_at(pos).bytes));
+    } else {
+      try {
+        construct(static_cast<void*>(slot_at(pos).bytes));
+      } catch (...) {
+        end_unpublished_push();  // nothing was published
+        throw;
+      }
+    }
+    const std::uint64_t next = positions_.next(pos);
     // Release: the item's construction happens-before the popper's acquire of tail_.
-    tail_.store(push_pos_, std::memory_order_release);
+    tail_.store(next, std::memory_order_release);
     // On the stride, and whenever this push may have filled the ring by the
     // (possibly stale) cached head: then re-read head for the exact size.
     if (high_watermark_.should_sample(positions_.index(pos)) ||
-        push_pos_ - cached_head_ == positions_.lap_step()) {
-      high_watermark_.sample(positions_.count(push_pos_),
+        next - cached_head_ == positions_.lap_step()) {
+      high_watermark_.sample(positions_.count(next),
                              positions_.count(head_.load(std::memory_order_relaxed)));
     }
     return RingStatus::ok;
@@ -91,7 +100,7 @@ class SpscRing {
 
   template <class Consume>
   BQ_DETAIL_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
-    const std::uint64_t pos = pop_pos_;
+    const std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
     if (pos == cached_tail_) {
       cached_tail_ = tail_.load(std::memory_order_acquire);
       if (pos == cached_tail_) {
@@ -106,9 +115,8 @@ class SpscRing {
       std::uint64_t pos;
       ~Release() {
         ring.slot_at(pos).get()->~T();
-        ring.pop_pos_ = ring.positions_.next(pos);
         // Release: the item's destruction happens-before the pusher reuses the slot.
-        ring.head_.store(ring.pop_pos_, std::memory_order_release);
+        ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
       }
     } release{*this, pos};
     consume(*slot_at(pos).get());
@@ -118,9 +126,12 @@ class SpscRing {
   void close() noexcept {
     closing_.store(true, std::memory_order_relaxed);
     fence_.heavy();
-    // A push that read closing_ == false before the fence is at most one item
-    // construction away from publishing; wait for it.
-    while (in_push_.load(std::memory_order_acquire)) std::this_thread::yield();
+    // A push that announced itself and read closing_ == false before the fence
+    // is at most one item construction away from publishing; wait for it. (It
+    // is in flight while the position it announced is still unpublished.)
+    while (pushing_at_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire)) {
+      std::this_thread::yield();
+    }
     closed_.store(true, std::memory_order_release);
   }
 
@@ -156,19 +167,22 @@ class SpscRing {
  private:
   using Slot = Storage<T>;
 
+  static constexpr std::uint64_t kNoPush = ~std::uint64_t{0};  // never a position
+
+  /// Ends an announced push that published nothing (full, closed or thrown).
+  void end_unpublished_push() noexcept { pushing_at_.store(kNoPush, std::memory_order_release); }
+
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
 
-  // Each side keeps its own position and its stale copy of the other side's
-  // on a line nobody else touches (close() reads in_push_, rarely); the
-  // shared tail_ and head_ are written once per operation and read by the
-  // other side only when its copy runs out (and for the statistics).
-  alignas(kCacheLine) std::uint64_t push_pos_ = 0;
+  // The pusher's own line: the push it announced (read by close(), rarely)
+  // and its stale copy of head_.
+  alignas(kCacheLine) std::atomic<std::uint64_t> pushing_at_{kNoPush};
   std::uint64_t cached_head_ = 0;
-  std::atomic<bool> in_push_{false};
+  // Written by the pusher once per push; read by the popper when its copy runs out.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
-  alignas(kCacheLine) std::uint64_t pop_pos_ = 0;
-  std::uint64_t cached_tail_ = 0;
+  // The popper's line: what it publishes, and its stale copy of tail_.
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+  std::uint64_t cached_tail_ = 0;
   // Read-mostly.
   alignas(kCacheLine) const RingPositions positions_;
   const std::unique_ptr<Slot[]> slots_;
