@@ -306,8 +306,8 @@ def write_readme_section(path, cells, queues, meta, contexts):
            "broken queue cannot post a good number. One command builds, runs and writes "
            "[docs/bench/results.md](docs/bench/results.md), "
            "[chart.svg](docs/bench/chart.svg) and the raw JSON:", "",
-           "```sh", "scripts/bench.sh          # about 5-10 minutes on 2 cores; "
-           "--smoke for a quick check", "```", "",
+           "```sh", "scripts/bench.sh          # 5-25 minutes on 2 cores (a peer that crawls "
+           "is cut off after 300 s); --smoke for a quick check", "```", "",
            "![bq vs peer queues](docs/bench/chart.svg)", ""]
     out += header_lines(meta, contexts) + [""]
     out += results_table(cells, queues, "bench/README.md") + [""]
