@@ -324,7 +324,7 @@ class BoundedQueue {
             case RingStatus::ok: return PushResult::pushed;
             case RingStatus::closed: return reject_closed();
             case RingStatus::busy:
-            case RingStatus::full: deadline.get(); continue;
+            case RingStatus::full: deadline.start(); continue;
           }
         }
         action = policy_.on_full(true);

@@ -46,12 +46,17 @@ class Deadline {
     return Deadline(Clock::time_point::min(), timeout);
   }
 
-  /// Returns the absolute deadline (fixing a lazy one now).
-  Clock::time_point get() noexcept {
+  /// Starts a lazy deadline now (a fixed one is left as it is).
+  void start() noexcept {
     if (lazy()) {
       when_ = deadline_after(timeout_);
       timeout_ = kFixed;
     }
+  }
+
+  /// Returns the absolute deadline (starting a lazy one now).
+  Clock::time_point get() noexcept {
+    start();
     return when_;
   }
 
