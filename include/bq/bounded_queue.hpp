@@ -432,14 +432,11 @@ class BoundedQueue {
       // was emplaced in place with a byte store and then a wider load, which
       // stalls store forwarding (measured: +10 ns per pop).
       detail::Storage<T> copy;
-      status = ring_.try_pop([&](T& queued) noexcept { ::new (copy.bytes) T(queued); });
-      if (status == RingStatus::ok) {
-        wake_a_pusher();
-        return std::optional<T>(*copy.get());
-      }
+      status = pop_once([&](T& queued) noexcept { ::new (copy.bytes) T(queued); });
+      if (status == RingStatus::ok) return std::optional<T>(*copy.get());
     } else {
       std::optional<T> item;
-      status = pop_once(item);
+      status = pop_into(item);
       if (status == RingStatus::ok) return item;
     }
     return pop_when_empty(status, deadline);
@@ -460,21 +457,30 @@ class BoundedQueue {
           break;
       }
       std::optional<T> item;
-      status = pop_once(item);
+      status = pop_into(item);
       if (status == RingStatus::ok) return item;
     }
   }
 
-  /// One attempt to pop into `item`; wakes a sleeping pusher if it made room.
-  BQ_DETAIL_ALWAYS_INLINE RingStatus pop_once(std::optional<T>& item) {
+  /// One attempt to pop into `item`.
+  BQ_DETAIL_ALWAYS_INLINE RingStatus pop_into(std::optional<T>& item) {
+    return pop_once([&](T& queued) noexcept(std::is_nothrow_move_constructible_v<T>) {
+      item.emplace(std::move(queued));
+    });
+  }
+
+  /// One attempt to pop, handing the item to `consume(T&)`; wakes a sleeping
+  /// pusher if it made room (also when consume throws: the slot is freed).
+  template <class Consume>
+  BQ_DETAIL_ALWAYS_INLINE RingStatus pop_once(Consume&& consume) {
     RingStatus status;
-    if constexpr (std::is_nothrow_move_constructible_v<T>) {
-      status = ring_.try_pop([&](T& queued) noexcept { item.emplace(std::move(queued)); });
+    if constexpr (std::is_nothrow_invocable_v<Consume, T&>) {
+      status = ring_.try_pop(consume);
     } else {
       try {
-        status = ring_.try_pop([&](T& queued) { item.emplace(std::move(queued)); });
+        status = ring_.try_pop(consume);
       } catch (...) {
-        wake_a_pusher();  // the slot was freed all the same
+        wake_a_pusher();
         throw;
       }
     }
