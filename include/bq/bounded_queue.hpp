@@ -22,7 +22,8 @@
 //   popped, and the exception propagates. The queue stays usable either way
 //   (the basic guarantee). T's destructor must not throw.
 // - Concurrency: Mpmc (default) allows any number of pushing and popping
-//   threads; Spsc allows one of each at a time and is faster. With a policy
+//   threads; Spsc allows one of each at a time and needs no read-modify-write
+//   (which is faster depends on the machine: see docs/bench). With a policy
 //   that may evict, a Spsc queue's producer also pops, so it uses the MPMC ring.
 // - Destruction: destroying a queue while another thread is inside one of its
 //   members is undefined; debug builds assert that no thread is waiting.
