@@ -502,6 +502,13 @@ class BoundedQueue {
     if (not_full_.has_waiters()) not_full_.notify_one();
   }
 
+  /// Free slots a waiting pusher briefly waits for (see wait_for_room()):
+  /// 4 cache lines of items, at most half the queue.
+  std::size_t refill_batch() const noexcept {
+    return std::clamp<std::size_t>(4 * detail::kCacheLine / sizeof(T), 1,
+                                   std::max<std::size_t>(1, capacity() / 2));
+  }
+
   void wait_for_item(Deadline& deadline) noexcept {
     park(not_empty_, deadline, [this] { return ring_.pop_may_proceed(); });
   }
@@ -511,7 +518,11 @@ class BoundedQueue {
     // free slot would write the very cache line its consumer is reading, slot
     // after slot (each write a cache miss), and the queue would stay full and
     // slow. Resuming a batch later, it fills lines the consumer has left.
-    if (detail::spin_until([this] { return ring_.push_may_proceed(refill_batch_); }, 256)) return;
+    constexpr int kBatchWaitPauses = 256;  // some microseconds, then any one slot will do
+    if (detail::spin_until([this] { return ring_.push_may_proceed(refill_batch()); },
+                           kBatchWaitPauses)) {
+      return;
+    }
     park(not_full_, deadline, [this] { return ring_.push_may_proceed(); });
   }
 
@@ -534,10 +545,6 @@ class BoundedQueue {
   }
 
   const QueueConfig config_;
-  // Free slots a waiting pusher briefly waits for (see wait_for_room()):
-  // 4 cache lines of items, at most half the queue.
-  const std::size_t refill_batch_ = std::clamp<std::size_t>(
-      4 * detail::kCacheLine / sizeof(T), 1, std::max<std::size_t>(1, config_.capacity / 2));
   [[no_unique_address]] const Policy policy_;
   const EvictionHandler on_evict_;
   Ring ring_;
