@@ -87,8 +87,8 @@ struct RingCounts {
 /// The largest size a ring has held, kept without a shared write per push: a
 /// push samples the size when its slot index is a multiple of a stride (1
 /// below capacity 128, so exact there; at most capacity/64 above) and when it
-/// may have filled the ring (so reaching capacity is never missed). The
-/// sampling push reads head with a relaxed load, as a statistic may.
+/// may have filled the ring (so reaching capacity is never missed). Each ring
+/// says how its pushes learn the size (relaxed loads, as a statistic may).
 class HighWatermark {
  public:
   explicit HighWatermark(std::size_t capacity)

@@ -1,9 +1,15 @@
 // SpscRing: the ring behind BoundedQueue<T, P, Spsc> when P never evicts.
 //
-// One pushing thread and one popping thread at a time, so head_ and tail_ are
-// each written by one side with plain release stores and no read-modify-write;
-// each side keeps a private copy of the other's index and re-reads the shared
-// one only when its copy says full (or empty). Slots hold just the item.
+// One pushing thread and one popping thread at a time, so nothing needs a
+// read-modify-write: each side writes only its own index with plain stores.
+// Each slot carries a flag saying which side owns it (the pusher while false,
+// the popper while true), and the two sides learn about each other differently:
+// - the popper reads only the flag of the slot it pops, never tail_, so it
+//   never takes the cache line the pusher writes on every push;
+// - the pusher counts free slots from a fresh read of head_, and reads head_
+//   again only when that count has run out, so while the ring has room it
+//   touches the popper's line about once per lap.
+// The popper clears each flag before it moves head_, so both stay in step.
 //
 // What the MPMC ring gets from its CAS, this ring gets from asymmetric fences:
 // the pusher and popper pay a compiler barrier, a thread about to sleep (or
@@ -16,6 +22,7 @@
 // until tail_ moves past it), then set closed_, which pops trust.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +43,10 @@ class SpscRing {
  public:
   explicit SpscRing(std::size_t capacity)
       : positions_(checked_capacity(capacity, sizeof(Slot))),
-        slots_(allocate_slots<Slot>(capacity)) {}
+        slots_(allocate_slots<Slot>(capacity)) {
+    for (std::size_t i = 0; i < capacity; ++i)
+      slots_[i].full.store(false, std::memory_order_relaxed);
+  }
 
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;
@@ -45,7 +55,7 @@ class SpscRing {
     const std::uint64_t tail = tail_.load(std::memory_order_acquire);
     for (std::uint64_t pos = head_.load(std::memory_order_acquire); pos != tail;
          pos = positions_.next(pos)) {
-      slot_at(pos).get()->~T();
+      slot_at(pos).storage.get()->~T();
     }
   }
 
@@ -66,60 +76,53 @@ class SpscRing {
       while (!closed_.load(std::memory_order_acquire)) std::this_thread::yield();
       return RingStatus::closed;
     }
-    // Full when head stands at this slot one lap earlier (see RingPositions):
-    // first by the stale copy of head_, which only errs towards full.
-    if (pos - cached_head_ == positions_.lap_step()) {
-      cached_head_ = head_.load(std::memory_order_acquire);
-      if (pos - cached_head_ == positions_.lap_step()) {
-        end_unpublished_push();
-        return RingStatus::full;
-      }
+    if (free_ahead_ == 0 && (free_ahead_ = count_free_from(pos)) == 0) {
+      end_unpublished_push();
+      return RingStatus::full;
     }
+    Slot& slot = slot_at(pos);
     if constexpr (std::is_nothrow_invocable_v<Construct, void*>) {
-      construct(static_cast<void*>(slot_at(pos).bytes));
+      construct(static_cast<void*>(slot.storage.bytes));
     } else {
       try {
-        construct(static_cast<void*>(slot_at(pos).bytes));
+        construct(static_cast<void*>(slot.storage.bytes));
       } catch (...) {
         end_unpublished_push();  // nothing was published
         throw;
       }
     }
+    // Release: the item's construction happens-before the popper's acquire of
+    // the flag. tail_ moves after the flag, so when close() sees tail_ move,
+    // the item is there for the pops that trust closed_.
+    slot.full.store(true, std::memory_order_release);
     const std::uint64_t next = positions_.next(pos);
-    // Release: the item's construction happens-before the popper's acquire of tail_.
     tail_.store(next, std::memory_order_release);
-    // On the stride, and whenever this push may have filled the ring by the
-    // (possibly stale) cached head: then re-read head for the exact size.
-    if (high_watermark_.should_sample(positions_.index(pos)) ||
-        next - cached_head_ == positions_.lap_step()) {
-      high_watermark_.sample(positions_.count(next),
-                             positions_.count(head_.load(std::memory_order_relaxed)));
-    }
+    --free_ahead_;
+    sample_size(next);
     return RingStatus::ok;
   }
 
   template <class Consume>
   BQ_DETAIL_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
     const std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
-    if (pos == cached_tail_) {
-      cached_tail_ = tail_.load(std::memory_order_acquire);
-      if (pos == cached_tail_) {
-        if (!closed_.load(std::memory_order_acquire)) return RingStatus::full;
-        // closed_ is set only after the last push published its tail: re-read.
-        cached_tail_ = tail_.load(std::memory_order_acquire);
-        if (pos == cached_tail_) return RingStatus::closed;
-      }
+    Slot& slot = slot_at(pos);
+    if (!slot.full.load(std::memory_order_acquire)) {
+      if (!closed_.load(std::memory_order_acquire)) return RingStatus::full;
+      // closed_ is set only after the last push published its item: re-read.
+      if (!slot.full.load(std::memory_order_acquire)) return RingStatus::closed;
     }
     struct Release {
       SpscRing& ring;
+      Slot& slot;
       std::uint64_t pos;
       ~Release() {
-        ring.slot_at(pos).get()->~T();
+        slot.storage.get()->~T();
         // Release: the item's destruction happens-before the pusher reuses the slot.
+        slot.full.store(false, std::memory_order_release);
         ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
       }
-    } release{*this, pos};
-    consume(*slot_at(pos).get());
+    } release{*this, slot, pos};
+    consume(*slot.storage.get());
     return RingStatus::ok;
   }
 
@@ -137,23 +140,28 @@ class SpscRing {
 
   [[nodiscard]] bool is_closed() const noexcept { return closing_.load(std::memory_order_acquire); }
 
+  /// For the popper: true if the next item is there or the ring is closed.
   [[nodiscard]] bool pop_may_proceed() const noexcept {
     return closed_.load(std::memory_order_relaxed) ||
-           tail_.load(std::memory_order_relaxed) != head_.load(std::memory_order_relaxed);
+           slot_at(head_.load(std::memory_order_relaxed)).full.load(std::memory_order_relaxed);
   }
 
-  /// True if there is room for `items` (1 to capacity()) or the ring is closing.
+  /// For the pusher: true if there is room for `items` (1 to capacity()) or
+  /// the ring is closing. Slots are freed in order, so the slot `items - 1`
+  /// past the next push's is free only if all before it are.
   [[nodiscard]] bool push_may_proceed(std::size_t items = 1) const noexcept {
+    std::size_t last = positions_.index(tail_.load(std::memory_order_relaxed)) + items - 1;
+    if (last >= capacity()) last -= capacity();
     return closing_.load(std::memory_order_relaxed) ||
-           positions_.count(tail_.load(std::memory_order_relaxed)) -
-                   positions_.count(head_.load(std::memory_order_relaxed)) <=
-               capacity() - items;
+           !slots_[last].full.load(std::memory_order_relaxed);
   }
 
   [[nodiscard]] RingCounts counts() const noexcept {
-    // head_ first: tail_ can only have moved further, so the difference is >= 0.
+    // head_ first: tail_ is stored after the item is published, so a pop may
+    // move head_ past the tail_ read later; the push has then happened.
     const std::uint64_t popped = positions_.count(head_.load(std::memory_order_acquire));
-    const std::uint64_t pushed = positions_.count(tail_.load(std::memory_order_acquire));
+    const std::uint64_t pushed =
+        std::max(popped, positions_.count(tail_.load(std::memory_order_acquire)));
     return RingCounts{pushed, popped, 0, std::min<std::uint64_t>(pushed - popped, capacity())};
   }
   [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
@@ -165,7 +173,11 @@ class SpscRing {
   void waiter_fence() const noexcept { fence_.heavy(); }
 
  private:
-  using Slot = Storage<T>;
+  /// A slot's flag says who may touch it: the pusher while false, the popper while true.
+  struct Slot {
+    std::atomic<bool> full;
+    Storage<T> storage;
+  };
 
   static constexpr std::uint64_t kNoPush = ~std::uint64_t{0};  // never a position
 
@@ -174,15 +186,60 @@ class SpscRing {
 
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
 
-  // The pusher's own line: the push it announced (read by close(), rarely)
-  // and its stale copy of head_.
-  alignas(kCacheLine) std::atomic<std::uint64_t> pushing_at_{kNoPush};
-  std::uint64_t cached_head_ = 0;
-  // Written by the pusher once per push; read by the popper when its copy runs out.
+  /// Returns how many slots from `pos` on are free, by a fresh read of head_
+  /// (the popper's line, so read only when the last count has run out).
+  /// Acquire: each pop's destruction of its item happens-before the pusher
+  /// reuses that slot.
+  std::size_t count_free_from(std::uint64_t pos) const noexcept {
+    const std::uint64_t head = head_.load(std::memory_order_acquire);
+    return capacity() - static_cast<std::size_t>(positions_.count(pos) - positions_.count(head));
+  }
+
+  /// True if the item pushed `back` positions before `next` (1 to capacity())
+  /// is still queued, that is, if the ring holds at least `back` items: pops
+  /// free slots in order, so the items queued are exactly the last pushed.
+  bool holds_at_least(std::uint64_t next, std::size_t back) const noexcept {
+    std::size_t index = positions_.index(next) + capacity() - back;
+    if (index >= capacity()) index -= capacity();
+    return slots_[index].full.load(std::memory_order_relaxed);
+  }
+
+  /// Raises the high watermark after the push that ended before `next`. When
+  /// the count of free slots runs out, the fresh count says whether this push
+  /// filled the ring, so reaching capacity is never missed. On the stride, the
+  /// size comes from slot flags behind tail_ rather than from head_: head_ is
+  /// on the popper's line, and reading it there would cost both threads a
+  /// cache miss; the flags behind are on lines the popper has left. Nothing is
+  /// read once the watermark stands at capacity.
+  void sample_size(std::uint64_t next) noexcept {
+    const std::size_t known = static_cast<std::size_t>(high_watermark_.get());
+    if (known >= capacity()) return;
+    if (free_ahead_ == 0 && (free_ahead_ = count_free_from(next)) == 0) {
+      high_watermark_.raise_to(capacity());
+      return;
+    }
+    if (!high_watermark_.should_sample(positions_.index(next)) ||
+        !holds_at_least(next, known + 1)) {
+      return;
+    }
+    // The ring holds more than `known` (and fewer than capacity()) items:
+    // bisect for the largest count it held. A concurrent pop can only make
+    // the answer smaller, never above what the ring held.
+    std::size_t held = known + 1;
+    std::size_t not_held = capacity();
+    while (not_held - held > 1) {
+      const std::size_t middle = held + (not_held - held) / 2;
+      (holds_at_least(next, middle) ? held : not_held) = middle;
+    }
+    high_watermark_.raise_to(held);
+  }
+
+  // The pusher's line: its position and the push it announced (read by close(), rarely).
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
-  // The popper's line: what it publishes, and its stale copy of tail_.
+  std::atomic<std::uint64_t> pushing_at_{kNoPush};
+  std::size_t free_ahead_ = 0;  // slots from tail_ on known to be free (pusher only)
+  // The popper's line.
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
-  std::uint64_t cached_tail_ = 0;
   // Read-mostly.
   alignas(kCacheLine) const RingPositions positions_;
   const std::unique_ptr<Slot[]> slots_;
