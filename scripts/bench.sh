@@ -48,6 +48,7 @@ command_line="scripts/bench.sh${*:+ $*}"
 [[ "${BQ_BENCH_REPETITIONS:-}" ]] && command_line="BQ_BENCH_REPETITIONS=$reps $command_line"
 [[ "${BQ_BENCH_MIN_TIME:-}" ]] && command_line="BQ_BENCH_MIN_TIME=$min_time $command_line"
 [[ "${BQ_BENCH_FILTER:-}" ]] && command_line="BQ_BENCH_FILTER='$filter' $command_line"
+[[ "${BQ_BENCH_QUEUE_TIMEOUT:-}" ]] && command_line="BQ_BENCH_QUEUE_TIMEOUT=$queue_timeout $command_line"
 
 # --- Dependencies: the project's list, plus the peers only this comparison needs.
 peers=(libbenchmark-dev libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev
