@@ -389,13 +389,14 @@ TEST_CASE("destroying a queue while a thread waits in it aborts in debug builds"
 }
 #endif
 
-TEMPLATE_TEST_CASE(
-    "the high watermark is exact up to capacity 64 and above it at most "
-    "capacity/64 below the true peak, never above it",
-    "[edges][metrics][high_watermark]", bq::DropOldest, bq::DropNewest, bq::Block) {
+namespace {
+
+/// The high watermark's bounds (see the test below) for one queue type.
+template <class Policy, class Concurrency>
+void check_high_watermark_bounds() {
   for (std::size_t capacity : {1U, 7U, 64U, 65U, 100U, 1000U, 4096U}) {
     const std::size_t slack = capacity <= 64 ? 0 : (capacity + 63) / 64;
-    bq::BoundedQueue<std::uint32_t, TestType> q(capacity);
+    bq::BoundedQueue<std::uint32_t, Policy, Concurrency> q(capacity);
     std::uint32_t next = 0;
     // Peaks of many sizes up to and including capacity, from shifting ring positions.
     std::vector<std::size_t> peaks;
@@ -423,4 +424,15 @@ TEMPLATE_TEST_CASE(
     q.reset_high_watermark();
     CHECK(q.metrics().high_watermark == std::min<std::size_t>(3, capacity));
   }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE(
+    "the high watermark is exact up to capacity 64 and above it at most "
+    "capacity/64 below the true peak, never above it, in both concurrency modes",
+    "[edges][metrics][high_watermark]", bq::DropOldest, bq::DropNewest, bq::Block) {
+  SECTION("Mpmc") { check_high_watermark_bounds<TestType, bq::Mpmc>(); }
+  // With a policy that never evicts, a Spsc queue has its own ring and its own sampling.
+  SECTION("Spsc") { check_high_watermark_bounds<TestType, bq::Spsc>(); }
 }

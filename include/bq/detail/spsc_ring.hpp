@@ -150,10 +150,9 @@ class SpscRing {
   /// the ring is closing. Slots are freed in order, so the slot `items - 1`
   /// past the next push's is free only if all before it are.
   [[nodiscard]] bool push_may_proceed(std::size_t items = 1) const noexcept {
-    std::size_t last = positions_.index(tail_.load(std::memory_order_relaxed)) + items - 1;
-    if (last >= capacity()) last -= capacity();
     return closing_.load(std::memory_order_relaxed) ||
-           !slots_[last].full.load(std::memory_order_relaxed);
+           !slot_ahead(tail_.load(std::memory_order_relaxed), items - 1)
+                .full.load(std::memory_order_relaxed);
   }
 
   [[nodiscard]] RingCounts counts() const noexcept {
@@ -186,6 +185,13 @@ class SpscRing {
 
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
 
+  /// The slot of the position `steps` (below capacity()) after `pos`.
+  Slot& slot_ahead(std::uint64_t pos, std::size_t steps) const noexcept {
+    std::size_t index = positions_.index(pos) + steps;
+    if (index >= capacity()) index -= capacity();
+    return slots_[index];
+  }
+
   /// Returns how many slots from `pos` on are free, by a fresh read of head_
   /// (the popper's line, so read only when the last count has run out).
   /// Acquire: each pop's destruction of its item happens-before the pusher
@@ -199,9 +205,7 @@ class SpscRing {
   /// is still queued, that is, if the ring holds at least `back` items: pops
   /// free slots in order, so the items queued are exactly the last pushed.
   bool holds_at_least(std::uint64_t next, std::size_t back) const noexcept {
-    std::size_t index = positions_.index(next) + capacity() - back;
-    if (index >= capacity()) index -= capacity();
-    return slots_[index].full.load(std::memory_order_relaxed);
+    return slot_ahead(next, capacity() - back).full.load(std::memory_order_relaxed);
   }
 
   /// Raises the high watermark after the push that ended before `next`. When
