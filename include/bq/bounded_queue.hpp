@@ -206,7 +206,8 @@ class BoundedQueue {
   [[nodiscard]] bool is_closed() const noexcept { return ring_.is_closed(); }
 
   /// Returns the number of queued items: exact when no push or pop is running,
-  /// otherwise a snapshot that was true at some instant during the call.
+  /// otherwise at most the size at the moment it reads the pop position (it
+  /// reads the push position first), so never more than the queue really held.
   [[nodiscard]] std::size_t size() const noexcept {
     return static_cast<std::size_t>(ring_.counts().size);
   }
@@ -260,7 +261,9 @@ class BoundedQueue {
   }
 
   /// Returns the ring's counts, with `popped` never below a value reported
-  /// before (the ring's own may lag behind one it reported earlier).
+  /// before (the ring's own may lag behind one it reported earlier), and
+  /// `pushed` at least what was popped and evicted (each of those was pushed;
+  /// the ring reads its push count first, so it may trail them).
   detail::RingCounts counts() const noexcept {
     detail::RingCounts c = ring_.counts();
     std::uint64_t reported = popped_reported_.load(std::memory_order_relaxed);
@@ -268,6 +271,7 @@ class BoundedQueue {
            !popped_reported_.compare_exchange_weak(reported, c.popped, std::memory_order_relaxed)) {
     }
     c.popped = std::max(c.popped, reported);
+    c.pushed = std::max(c.pushed, c.popped + c.evicted);
     return c;
   }
 

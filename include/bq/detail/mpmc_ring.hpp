@@ -153,14 +153,17 @@ class MpmcRing {
   /// `popped` and `evicted` only lag (by operations in flight), so a caller
   /// that keeps the largest value seen gets counters that never go back.
   [[nodiscard]] RingCounts counts() const noexcept {
-    // Committed evictions are counted after their head CAS: read them first.
+    // tail_ before head_: the size is then never above the size when head_ is
+    // read (read the other way round, pops then pushes between the two reads
+    // would add up to a size the ring never held); pushed may then trail popped.
+    const std::uint64_t tail =
+        positions_.count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
+    // Committed evictions are counted after their head CAS: read them before head_.
     const std::uint64_t evicted = evictions_.load(std::memory_order_acquire);
     const std::uint64_t head = positions_.count(head_.load(std::memory_order_acquire));
     // Skips are claimed before their head CAS, so the acquire load of head_
     // above makes every skip it includes visible here (plus some in flight).
     const std::uint64_t skips = skips_claimed_.load(std::memory_order_acquire);
-    const std::uint64_t tail =
-        positions_.count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
     const std::uint64_t holes_pushed = holes_pushed_.load(std::memory_order_acquire);
     const std::uint64_t holes_popped = holes_popped_.load(std::memory_order_acquire);
     RingCounts c;
@@ -324,16 +327,7 @@ class MpmcRing {
   /// the slot to the position's popper.
   template <class Construct>
   void publish(Slot& slot, std::uint64_t pos, Construct&& construct) {
-    if constexpr (std::is_nothrow_invocable_v<Construct, void*>) {
-      construct(static_cast<void*>(slot.storage.bytes));
-    } else {
-      try {
-        construct(static_cast<void*>(slot.storage.bytes));
-      } catch (...) {
-        abandon(slot, pos);
-        throw;
-      }
-    }
+    construct_in(slot.storage, construct, [&] { abandon(slot, pos); });
     // Release: the item's construction happens-before a popper that reads this turn.
     slot.turn.store(2 * positions_.lap(pos) + 1, std::memory_order_release);
   }

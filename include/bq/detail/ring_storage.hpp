@@ -16,6 +16,9 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+
+#include "cache_line.hpp"
 
 namespace bq::detail {
 
@@ -87,8 +90,9 @@ struct RingCounts {
 /// The largest size a ring has held, kept without a shared write per push: a
 /// push samples the size when its slot index is a multiple of a stride (1
 /// below capacity 128, so exact there; at most capacity/64 above) and when it
-/// may have filled the ring (so reaching capacity is never missed). Each ring
-/// says how its pushes learn the size (relaxed loads, as a statistic may).
+/// may have filled the ring (so reaching capacity is missed only if a pop
+/// makes room before that push checks). Each ring says how its pushes learn
+/// the size (relaxed loads, as a statistic may).
 class HighWatermark {
  public:
   explicit HighWatermark(std::size_t capacity)
@@ -123,5 +127,21 @@ struct Storage {
   alignas(T) unsigned char bytes[sizeof(T)];
   T* get() noexcept { return std::launder(reinterpret_cast<T*>(bytes)); }
 };
+
+/// Calls `construct(void*)` to placement-construct an item in `storage`; if
+/// that throws, calls `undo()` (which gives the slot back) and rethrows.
+template <class T, class Construct, class Undo>
+BQ_DETAIL_ALWAYS_INLINE void construct_in(Storage<T>& storage, Construct&& construct, Undo&& undo) {
+  if constexpr (std::is_nothrow_invocable_v<Construct, void*>) {
+    construct(static_cast<void*>(storage.bytes));
+  } else {
+    try {
+      construct(static_cast<void*>(storage.bytes));
+    } catch (...) {
+      undo();
+      throw;
+    }
+  }
+}
 
 }  // namespace bq::detail

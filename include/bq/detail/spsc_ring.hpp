@@ -67,7 +67,10 @@ class SpscRing {
     // Announce the push at pos before reading closing_; close() reads the two
     // in the opposite order, and the fence pair makes sure one sees the other.
     // Publishing tail_ ends the push: one store marks it, none unmarks it.
-    pushing_at_.store(pos, std::memory_order_relaxed);
+    // Release: a close() that reads this announcement also sees the previous
+    // push's tail_ (and item), so it cannot take that push for unpublished
+    // work already done and end before the item is visible.
+    pushing_at_.store(pos, std::memory_order_release);
     fence_.light();
     if (closing_.load(std::memory_order_relaxed)) {
       end_unpublished_push();
@@ -81,16 +84,7 @@ class SpscRing {
       return RingStatus::full;
     }
     Slot& slot = slot_at(pos);
-    if constexpr (std::is_nothrow_invocable_v<Construct, void*>) {
-      construct(static_cast<void*>(slot.storage.bytes));
-    } else {
-      try {
-        construct(static_cast<void*>(slot.storage.bytes));
-      } catch (...) {
-        end_unpublished_push();  // nothing was published
-        throw;
-      }
-    }
+    construct_in(slot.storage, construct, [this] { end_unpublished_push(); });  // nothing published
     // Release: the item's construction happens-before the popper's acquire of
     // the flag. tail_ moves after the flag, so when close() sees tail_ move,
     // the item is there for the pops that trust closed_.
@@ -147,20 +141,26 @@ class SpscRing {
   }
 
   /// For the pusher: true if there is room for `items` (1 to capacity()) or
-  /// the ring is closing. Slots are freed in order, so the slot `items - 1`
-  /// past the next push's is free only if all before it are.
+  /// the ring is closing. By head_, as try_push() counts free slots: a pop
+  /// clears its slot's flag before it moves head_, so a test by flags could
+  /// pass while a push still finds the ring full, and a waiting pusher would
+  /// spin instead of sleeping until the popper moves head_.
   [[nodiscard]] bool push_may_proceed(std::size_t items = 1) const noexcept {
     return closing_.load(std::memory_order_relaxed) ||
-           !slot_ahead(tail_.load(std::memory_order_relaxed), items - 1)
-                .full.load(std::memory_order_relaxed);
+           positions_.count(tail_.load(std::memory_order_relaxed)) -
+                   positions_.count(head_.load(std::memory_order_relaxed)) <=
+               capacity() - items;
   }
 
   [[nodiscard]] RingCounts counts() const noexcept {
-    // head_ first: tail_ is stored after the item is published, so a pop may
-    // move head_ past the tail_ read later; the push has then happened.
+    // tail_ first: the size is then never above the size when head_ is read
+    // (read the other way round, pops then pushes between the two reads would
+    // add up to a size the ring never held). A pop may have moved head_ past
+    // the tail_ read (tail_ is also stored after the item is published): that
+    // push has happened, so pushed is at least popped.
+    const std::uint64_t tail = positions_.count(tail_.load(std::memory_order_acquire));
     const std::uint64_t popped = positions_.count(head_.load(std::memory_order_acquire));
-    const std::uint64_t pushed =
-        std::max(popped, positions_.count(tail_.load(std::memory_order_acquire)));
+    const std::uint64_t pushed = std::max(popped, tail);
     return RingCounts{pushed, popped, 0, std::min<std::uint64_t>(pushed - popped, capacity())};
   }
   [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
@@ -210,7 +210,7 @@ class SpscRing {
 
   /// Raises the high watermark after the push that ended before `next`. When
   /// the count of free slots runs out, the fresh count says whether this push
-  /// filled the ring, so reaching capacity is never missed. On the stride, the
+  /// filled the ring (unless a pop has made room since). On the stride, the
   /// size comes from slot flags behind tail_ rather than from head_: head_ is
   /// on the popper's line, and reading it there would cost both threads a
   /// cache miss; the flags behind are on lines the popper has left. Nothing is
