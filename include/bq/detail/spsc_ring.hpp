@@ -44,8 +44,9 @@ class SpscRing {
   explicit SpscRing(std::size_t capacity)
       : positions_(checked_capacity(capacity, sizeof(Slot))),
         slots_(allocate_slots<Slot>(capacity)) {
-    for (std::size_t i = 0; i < capacity; ++i)
+    for (std::size_t i = 0; i < capacity; ++i) {
       slots_[i].full.store(false, std::memory_order_relaxed);
+    }
   }
 
   SpscRing(const SpscRing&) = delete;
@@ -135,6 +136,9 @@ class SpscRing {
   [[nodiscard]] bool is_closed() const noexcept { return closing_.load(std::memory_order_acquire); }
 
   /// For the popper: true if the next item is there or the ring is closed.
+  /// Enough for parking (see EventCount): the pusher stores the flag before
+  /// its signaller_fence() and its check for sleepers, the sleeping popper
+  /// registers and pays waiter_fence() before this read, so one sees the other.
   [[nodiscard]] bool pop_may_proceed() const noexcept {
     return closed_.load(std::memory_order_relaxed) ||
            slot_at(head_.load(std::memory_order_relaxed)).full.load(std::memory_order_relaxed);
@@ -144,7 +148,9 @@ class SpscRing {
   /// the ring is closing. By head_, as try_push() counts free slots: a pop
   /// clears its slot's flag before it moves head_, so a test by flags could
   /// pass while a push still finds the ring full, and a waiting pusher would
-  /// spin instead of sleeping until the popper moves head_.
+  /// spin instead of sleeping until the popper moves head_. The popper stores
+  /// head_ before its signaller_fence(), which pairs with waiter_fence() as
+  /// for pop_may_proceed().
   [[nodiscard]] bool push_may_proceed(std::size_t items = 1) const noexcept {
     return closing_.load(std::memory_order_relaxed) ||
            positions_.count(tail_.load(std::memory_order_relaxed)) -
