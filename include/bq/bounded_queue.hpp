@@ -222,7 +222,8 @@ class BoundedQueue {
     QueueMetrics m;
     m.capacity = capacity();
     m.size = static_cast<std::size_t>(c.size);
-    m.high_watermark = static_cast<std::size_t>(std::max(ring_.high_watermark().get(), c.size));
+    // A size read here was held, so it raises the mark for every later read too.
+    m.high_watermark = static_cast<std::size_t>(ring_.high_watermark().raise_to(c.size));
     m.pushed = c.pushed;
     m.popped = c.popped;
     m.dropped_oldest = c.evicted;
@@ -260,19 +261,27 @@ class BoundedQueue {
     };
   }
 
-  /// Returns the ring's counts, with `popped` never below a value reported
-  /// before (the ring's own may lag behind one it reported earlier), and
-  /// `pushed` at least what was popped and evicted (each of those was pushed;
-  /// the ring reads its push count first, so it may trail them).
+  /// Returns the ring's counts with `pushed` and `popped` never below a value
+  /// reported before. The ring's counts are never ahead of the truth but may
+  /// lag behind a value it reported earlier (operations in flight), so keeping
+  /// the largest value reported is still never ahead, and exact once the queue
+  /// is quiet. `pushed` is also at least what was popped and evicted (each of
+  /// those was pushed; the ring reads its push count first, so it may trail).
   detail::RingCounts counts() const noexcept {
     detail::RingCounts c = ring_.counts();
-    std::uint64_t reported = popped_reported_.load(std::memory_order_relaxed);
-    while (c.popped > reported &&
-           !popped_reported_.compare_exchange_weak(reported, c.popped, std::memory_order_relaxed)) {
-    }
-    c.popped = std::max(c.popped, reported);
-    c.pushed = std::max(c.pushed, c.popped + c.evicted);
+    c.popped = raise_reported(popped_reported_, c.popped);
+    c.pushed = raise_reported(pushed_reported_, std::max(c.pushed, c.popped + c.evicted));
     return c;
+  }
+
+  /// Raises `reported` to `value` if it is below, and returns the larger of the two.
+  static std::uint64_t raise_reported(std::atomic<std::uint64_t>& reported,
+                                      std::uint64_t value) noexcept {
+    std::uint64_t seen = reported.load(std::memory_order_relaxed);
+    while (value > seen &&
+           !reported.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+    }
+    return std::max(value, seen);
   }
 
   /// One attempt to push, retrying only while a popper is half-way through the
@@ -304,7 +313,8 @@ class BoundedQueue {
         case RingStatus::ok: return PushResult::pushed;
         case RingStatus::closed: return reject_closed();
         case RingStatus::busy:
-        case RingStatus::full: break;
+        case RingStatus::full:
+        case RingStatus::skipped: break;  // (pops only)
       }
     } else if constexpr (!kSpscRing) {
       // A policy that evicts at once goes straight to the evicting push, which
@@ -329,7 +339,8 @@ class BoundedQueue {
             case RingStatus::ok: return PushResult::pushed;
             case RingStatus::closed: return reject_closed();
             case RingStatus::busy:
-            case RingStatus::full: deadline.start(); continue;
+            case RingStatus::full:
+            case RingStatus::skipped: deadline.start(); continue;  // (skipped: pops only)
           }
         }
         action = policy_.on_full(true);
@@ -406,7 +417,9 @@ class BoundedQueue {
   /// propagates (it has no other way back).
   template <class Construct>
   bool push_evicting(Construct& construct, std::optional<T>& oldest) requires(!kSpscRing) {
-    const auto evict = [&](T& item) { oldest.emplace(std::move(item)); };
+    const auto evict = [&](T& item) noexcept(std::is_nothrow_move_constructible_v<T>) {
+      oldest.emplace(std::move(item));
+    };
     detail::Backoff backoff;
     for (;;) {
       RingStatus status;
@@ -423,7 +436,8 @@ class BoundedQueue {
           return true;
         case RingStatus::closed: return false;
         case RingStatus::busy:
-        case RingStatus::full: backoff.pause(); continue;
+        case RingStatus::full:
+        case RingStatus::skipped: backoff.pause(); continue;  // (skipped: pops only)
       }
     }
   }
@@ -451,11 +465,21 @@ class BoundedQueue {
   /// report closed, or wait until `deadline`. Kept out of line.
   [[gnu::noinline]] std::optional<T> pop_when_empty(RingStatus status, Deadline deadline) {
     detail::Backoff backoff;
+    int busy_pauses = 0;
     for (;;) {
       switch (status) {
         case RingStatus::ok: break;  // not reached: the caller returns the item
         case RingStatus::closed: return std::nullopt;
-        case RingStatus::busy: backoff.pause(); break;
+        case RingStatus::skipped: break;  // a hole: the next position may hold an item
+        case RingStatus::busy:
+          // The oldest position's push has claimed it and is still writing (or
+          // about to publish a hole). A pop that may wait waits for it; one whose
+          // deadline has passed (try_pop() always) gives up after a bounded spin,
+          // since that pusher may have been preempted: the pop then returns
+          // nullopt, as if it came just before that push.
+          if (++busy_pauses > kBusyPausesBeforeGivingUp && deadline.passed()) return std::nullopt;
+          backoff.pause();
+          break;
         case RingStatus::full:
           if (deadline.passed()) return std::nullopt;
           wait_for_item(deadline);
@@ -489,7 +513,8 @@ class BoundedQueue {
         throw;
       }
     }
-    if (status == RingStatus::ok) wake_a_pusher();
+    // A skipped hole freed a slot as a pop does.
+    if (status == RingStatus::ok || status == RingStatus::skipped) wake_a_pusher();
     return status;
   }
 
@@ -505,6 +530,10 @@ class BoundedQueue {
     ring_.signaller_fence();
     if (not_full_.has_waiters()) not_full_.notify_one();
   }
+
+  /// How long a pop that may not wait retries a slot whose push is half-way:
+  /// the Backoff's spin (about 4 us on x86) and then a few dozen yields.
+  static constexpr int kBusyPausesBeforeGivingUp = 32;
 
   /// Free slots a waiting pusher briefly waits for (see wait_for_room()):
   /// 4 cache lines of items, at most half the queue.
@@ -559,6 +588,7 @@ class BoundedQueue {
   std::atomic<std::uint64_t> timed_out_{0};
   std::atomic<std::uint64_t> rejected_closed_{0};
   mutable std::atomic<std::uint64_t> popped_reported_{0};  // see counts()
+  mutable std::atomic<std::uint64_t> pushed_reported_{0};
 };
 
 }  // namespace bq

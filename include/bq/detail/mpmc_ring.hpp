@@ -17,6 +17,30 @@
 // slot "busy" for poppers of that position, which wait for it briefly (the
 // writer is a few instructions from done) rather than report empty: a push
 // counts as queued from the moment it claims its position.
+//
+// A push whose construction throws after its claim gives its position back when
+// no later push has claimed one (tail_ moves back: the ring is as if the push
+// never happened), and otherwise publishes it as a hole (the turn of a full slot
+// plus kHoleBit): popping skips it, and an evicting push a lap later replaces it
+// without evicting anything. A hole holds no item but takes its slot until then.
+//
+// Why no claimed position waits forever (the proof the hole protocol rests on):
+// a claimed position is published, as an item or a hole, or given back, by the
+// thread that claimed it, and that thread waits on nothing but
+//   - the popper of the same slot one lap earlier, which has already moved head_
+//     and only moves the item out and stores the turn (it never waits), or
+//   - in replace(), the publication of the same slot one lap earlier: an earlier
+//     position, which its own claimant publishes (induction on positions);
+// and no thread but the claimant writes a claimed slot's turn (the slot is the
+// claimant's alone until it publishes or gives the position back). A position
+// is given back only while no later one is claimed, and its slot's turn is set
+// free *before* the tail_ CAS that gives it back, so the next claimant finds the
+// slot exactly as if the position had never been claimed. So every claimed
+// position is published once its claimant runs, and a pop that finds "busy"
+// waits only for a thread that is running. The livelock this replaced: the turn
+// was set free *after* tail_ moved back, so a push that re-claimed the position
+// in between and published first had its turn overwritten; that position was
+// never published again and every thread waited on it.
 #pragma once
 
 #include <atomic>
@@ -34,10 +58,12 @@ namespace bq::detail {
 
 /// What a single attempt on a ring found.
 enum class RingStatus {
-  ok,      ///< Done.
-  full,    ///< No room (for a push) or no item (for a pop); the queue is not closed.
-  busy,    ///< Another thread is half-way through the slot this attempt needs.
-  closed,  ///< Push: the ring is closed. Pop: closed and empty.
+  ok,       ///< Done.
+  full,     ///< No room (for a push) or no item (for a pop); the queue is not closed.
+  busy,     ///< Another thread is half-way through the slot this attempt needs.
+  closed,   ///< Push: the ring is closed. Pop: closed and empty.
+  skipped,  ///< Pop only: passed a hole (a push that threw), which freed a slot
+            ///< but gave no item. Wake a waiting pusher, then try again.
 };
 
 template <class T>
@@ -65,11 +91,12 @@ class MpmcRing {
 
   /// Claims the next push position and calls `construct(void* where)` to
   /// placement-new the item there. If construct throws, the position is given
-  /// back (see abandon()) and the exception propagates. Returns ok, full,
+  /// back or becomes a hole (see abandon()) and the exception propagates. Returns ok, full,
   /// closed, or busy (a popper is still moving out the item in our slot: retry).
   template <class Construct>
   BQ_DETAIL_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
-    return push<false>(std::forward<Construct>(construct), [](T&) noexcept {});
+    const auto no_eviction = [](T&) noexcept {};
+    return push<false>(construct, no_eviction);
   }
 
   /// Pushes like try_push(), but when the ring is full replaces the oldest item
@@ -80,11 +107,13 @@ class MpmcRing {
   /// full.
   template <class Construct, class Evict>
   BQ_DETAIL_ALWAYS_INLINE RingStatus try_push_evicting(Construct&& construct, Evict&& evict) {
-    return push<true>(std::forward<Construct>(construct), std::forward<Evict>(evict));
+    return push<true>(construct, evict);
   }
 
   /// Claims the oldest item and calls `consume(T&)` with it; the item is
   /// destroyed and its slot released afterwards, even if consume throws.
+  /// Returns ok, full (empty), closed (and empty), busy (the oldest position's
+  /// push is still writing) or skipped (the oldest position was a hole).
   template <class Consume>
   BQ_DETAIL_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
     std::uint64_t pos = head_.load(std::memory_order_relaxed);
@@ -104,8 +133,7 @@ class MpmcRing {
           Release release{slot, full_turn + 1, hole};
           if (hole) {
             holes_popped_.fetch_add(1, std::memory_order_relaxed);
-            pos = next;
-            continue;
+            return RingStatus::skipped;
           }
           consume(*slot.storage.get());
           return RingStatus::ok;
@@ -156,6 +184,7 @@ class MpmcRing {
     // tail_ before head_: the size is then never above the size when head_ is
     // read (read the other way round, pops then pushes between the two reads
     // would add up to a size the ring never held); pushed may then trail popped.
+    const std::uint64_t rollbacks_before = rollbacks_.load(std::memory_order_acquire);
     const std::uint64_t tail =
         positions_.count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
     // Committed evictions are counted after their head CAS: read them before head_.
@@ -164,14 +193,25 @@ class MpmcRing {
     // Skips are claimed before their head CAS, so the acquire load of head_
     // above makes every skip it includes visible here (plus some in flight).
     const std::uint64_t skips = skips_claimed_.load(std::memory_order_acquire);
-    const std::uint64_t holes_pushed = holes_pushed_.load(std::memory_order_acquire);
+    // After tail_: a push that may throw counts itself in unsettled_ before its
+    // claim (the claim CAS releases that increment, and the acquire load of
+    // tail_ above reads it or a later RMW), so every position in `tail` that may
+    // still become a hole is subtracted here.
+    const std::uint64_t unsettled = unsettled_.load(std::memory_order_acquire);
+    // A position given back after tail_ was read but whose settled count was
+    // then read too would count as pushed. Such a rollback is counted in
+    // rollbacks_ after its tail_ CAS and before its count is settled, so it is
+    // among those counted between the two reads of rollbacks_: subtract them
+    // all (an under-count by rollbacks that did not matter is harmless).
+    const std::uint64_t rollbacks = rollbacks_.load(std::memory_order_acquire) - rollbacks_before;
     const std::uint64_t holes_popped = holes_popped_.load(std::memory_order_acquire);
     RingCounts c;
-    c.pushed = tail - std::min(tail, holes_pushed);
+    const std::uint64_t not_pushed = unsettled + rollbacks;
+    c.pushed = tail - std::min(tail, not_pushed);
     c.popped = head - std::min(head, skips);
     c.evicted = evicted;
     const std::uint64_t in_ring = tail - std::min(tail, head);
-    const std::uint64_t holes_in_ring = holes_pushed - std::min(holes_pushed, holes_popped);
+    const std::uint64_t holes_in_ring = not_pushed - std::min(not_pushed, holes_popped);
     c.size = std::min<std::uint64_t>(in_ring - std::min(in_ring, holes_in_ring), capacity());
     return c;
   }
@@ -206,7 +246,26 @@ class MpmcRing {
   };
 
   template <bool kEvictWhenFull, class Construct, class Evict>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus push(Construct&& construct, Evict&& evict) {
+  BQ_DETAIL_ALWAYS_INLINE RingStatus push(Construct& construct, Evict& evict) {
+    constexpr bool kMayThrow = !std::is_nothrow_invocable_v<Construct&, void*> ||
+                               (kEvictWhenFull && !std::is_nothrow_invocable_v<Evict&, T&>);
+    if constexpr (!kMayThrow) {
+      return claim_and_publish<kEvictWhenFull>(construct, evict);
+    } else {
+      // Counted as holding no item before the claim, so counts() cannot take the
+      // position for a push while it may still become a hole (see counts()); the
+      // count is settled once the item is in, or the attempt claimed nothing. If
+      // the push throws, abandon() settles it when it gives the position back;
+      // a hole keeps it.
+      unsettled_.fetch_add(1, std::memory_order_relaxed);
+      const RingStatus status = claim_and_publish<kEvictWhenFull>(construct, evict);
+      unsettled_.fetch_sub(1, std::memory_order_relaxed);
+      return status;
+    }
+  }
+
+  template <bool kEvictWhenFull, class Construct, class Evict>
+  BQ_DETAIL_ALWAYS_INLINE RingStatus claim_and_publish(Construct& construct, Evict& evict) {
     std::uint64_t pos = tail_.load(std::memory_order_relaxed);
     for (;;) {
       if (pos & kClosedBit) return RingStatus::closed;
@@ -243,12 +302,12 @@ class MpmcRing {
         // pos owns this slot for its lap, but the slot still holds the oldest
         // item (same index, previous lap) unless a popper takes it first.
         if (claim_oldest(pos)) {
-          replace(slot, pos, std::forward<Construct>(construct), std::forward<Evict>(evict));
+          replace(slot, pos, construct, evict);
           return RingStatus::ok;
         }
         wait_for_turn(slot, free_turn);  // that popper is releasing the slot to us
       }
-      publish(slot, pos, std::forward<Construct>(construct));
+      publish(slot, pos, construct);
       sample_size(pos);
       return RingStatus::ok;
     }
@@ -299,7 +358,7 @@ class MpmcRing {
   /// Evicts the oldest item from a slot this thread owns both as its popper and
   /// as the pusher of `pos`, one lap later, then constructs the new item there.
   template <class Construct, class Evict>
-  void replace(Slot& slot, std::uint64_t pos, Construct&& construct, Evict&& evict) {
+  void replace(Slot& slot, std::uint64_t pos, Construct& construct, Evict& evict) {
     const std::uint64_t free_turn = 2 * positions_.lap(pos);
     // The oldest item's pusher may (rarely) still be writing it.
     wait_for_turn(slot, free_turn - 1);
@@ -320,35 +379,42 @@ class MpmcRing {
         throw;
       }
     }
-    publish(slot, pos, std::forward<Construct>(construct));
+    publish(slot, pos, construct);
   }
 
   /// Constructs the item of push position `pos` in its (empty) slot and hands
   /// the slot to the position's popper.
   template <class Construct>
-  void publish(Slot& slot, std::uint64_t pos, Construct&& construct) {
+  void publish(Slot& slot, std::uint64_t pos, Construct& construct) {
     construct_in(slot.storage, construct, [&] { abandon(slot, pos); });
     // Release: the item's construction happens-before a popper that reads this turn.
     slot.turn.store(2 * positions_.lap(pos) + 1, std::memory_order_release);
   }
 
-  /// Gives up push position `pos`, whose slot is empty because constructing its
-  /// item threw. If no later push has claimed a position, tail_ simply moves
-  /// back and the slot is free again, as if the push never happened; otherwise
-  /// the slot is published as a hole, which the position's popper skips (until
-  /// then it takes up one slot of capacity).
+  /// Gives up push position `pos`, whose item never came (its construction, or
+  /// the move of the item it evicted, threw). push() counted the position in
+  /// unsettled_ before claiming it (only a push that may throw gets here).
   void abandon(Slot& slot, std::uint64_t pos) noexcept {
     const std::uint64_t free_turn = 2 * positions_.lap(pos);
+    // The slot is ours while pos is claimed: set it free for pos's lap (replace()
+    // left the evicted item's turn there) before tail_ may move back below pos,
+    // so the next claimant of pos finds it as if pos had never been claimed.
+    slot.turn.store(free_turn, std::memory_order_relaxed);
     std::uint64_t claimed_next = positions_.next(pos);
-    // Nobody can pop pos before its turn is published, so tail_ == next(pos)
-    // means the ring is exactly as if pos had never been claimed.
+    // tail_ == next(pos): no later push has claimed a position, so pos can be
+    // given back (nobody pops pos before it is published). seq_cst like every
+    // tail_ RMW; it also releases the turn store above to the next claimant.
     if (tail_.compare_exchange_strong(claimed_next, pos, std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
-      slot.turn.store(free_turn, std::memory_order_release);
-    } else {
-      holes_pushed_.fetch_add(1, std::memory_order_relaxed);
-      slot.turn.store((free_turn + 1) | kHoleBit, std::memory_order_release);
+      // Counted before the count is settled, so a counts() that read tail_
+      // before it moved back and unsettled_ after this decrement sees the
+      // rollback in rollbacks_ and subtracts it (see counts()).
+      rollbacks_.fetch_add(1, std::memory_order_seq_cst);
+      unsettled_.fetch_sub(1, std::memory_order_release);
+      return;
     }
+    // Release: pairs with the acquire load of the turn by whoever skips the hole.
+    slot.turn.store((free_turn + 1) | kHoleBit, std::memory_order_release);
   }
 
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
@@ -359,9 +425,13 @@ class MpmcRing {
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
   alignas(kCacheLine) const RingPositions positions_;
   const std::unique_ptr<Slot[]> slots_;
-  // Written rarely: when the size reaches a new high, or a constructor throws.
+  // Written rarely: when the size reaches a new high, and by pushes whose
+  // construction may throw.
   alignas(kCacheLine) HighWatermark high_watermark_{positions_.capacity()};
-  std::atomic<std::uint64_t> holes_pushed_{0};
+  // Claimed (or about to be claimed) positions that hold no item: every hole
+  // ever published, plus the pushes in flight whose construction may throw.
+  std::atomic<std::uint64_t> unsettled_{0};
+  std::atomic<std::uint64_t> rollbacks_{0};  // positions given back (see abandon())
   std::atomic<std::uint64_t> holes_popped_{0};
   // Written only by evicting pushes and pops of holes.
   alignas(kCacheLine) std::atomic<std::uint64_t> evictions_{0};

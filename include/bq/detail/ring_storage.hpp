@@ -106,10 +106,14 @@ class HighWatermark {
   void sample(std::uint64_t pushes, std::uint64_t pops) noexcept {
     if (pushes > pops) raise_to(pushes - pops);
   }
-  void raise_to(std::uint64_t size) noexcept {
+  /// Raises the mark to `size` (a size the ring held) and returns the new mark.
+  /// Const: a reader that learnt of a size also raises the mark, so a later read
+  /// can never report less (see BoundedQueue::metrics()).
+  std::uint64_t raise_to(std::uint64_t size) const noexcept {
     std::uint64_t seen = value_.load(std::memory_order_relaxed);
     while (size > seen && !value_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
     }
+    return std::max(size, seen);
   }
   void reset_to(std::uint64_t size) noexcept { value_.store(size, std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t get() const noexcept {
@@ -118,7 +122,7 @@ class HighWatermark {
 
  private:
   std::size_t stride_mask_;
-  std::atomic<std::uint64_t> value_{0};
+  mutable std::atomic<std::uint64_t> value_{0};
 };
 
 /// Raw, suitably aligned storage for one T, constructed and destroyed by the ring.
