@@ -364,3 +364,111 @@ TEMPLATE_TEST_CASE("a single producer whose constructor throws, on a Spsc queue,
                    bq::BlockThen<bq::DropOldest>, bq::BlockThen<bq::DropNewest>, bq::Dynamic) {
   run_matrix<bq::BoundedQueue<Fragile, TestType, bq::Spsc>>(1);
 }
+
+namespace {
+
+/// An item whose copy constructor, when the copying thread is armed, announces that
+/// it started and then waits until released, and then throws or completes as told:
+/// it holds a push half-way through, after its claim, for as long as a test needs.
+class Gated {
+ public:
+  explicit Gated(Id id) : id_(id) {}
+  Gated(const Gated& other) : id_(other.id_) {
+    if (!tl_armed) return;
+    started.store(true);
+    while (!released.load()) std::this_thread::yield();
+    if (throw_when_released.load()) throw ConstructionFailed();
+  }
+  Gated(Gated&& other) noexcept : id_(other.id_) {}
+  Gated& operator=(const Gated&) = delete;
+  [[nodiscard]] Id id() const noexcept { return id_; }
+
+  static void reset(bool throw_at_release) {
+    started = false;
+    released = false;
+    throw_when_released = throw_at_release;
+  }
+  static void wait_until_started() {
+    while (!started.load()) std::this_thread::yield();
+  }
+
+  static inline thread_local bool tl_armed = false;
+  static inline std::atomic<bool> started{false};
+  static inline std::atomic<bool> released{false};
+  static inline std::atomic<bool> throw_when_released{false};
+
+ private:
+  Id id_;
+};
+
+/// Starts a thread that pushes a copy of Gated{id} into `q` with the gate armed;
+/// returns once the copy has started (its position is claimed).
+template <class Queue>
+std::thread push_held_halfway(Queue& q, Id id, std::atomic<int>& outcome) {
+  std::thread pusher([&q, id, &outcome] {
+    Gated::tl_armed = true;
+    const Gated item(id);
+    try {
+      outcome = bq::accepted(q.push(item)) ? 1 : 2;
+    } catch (const ConstructionFailed&) {
+      outcome = 3;
+    }
+  });
+  Gated::wait_until_started();
+  return pusher;
+}
+
+}  // namespace
+
+TEST_CASE("try_pop never waits for a push that is half-way through writing its item",
+          "[exceptions][timing]") {
+  bq_test::Watchdog watchdog("try_pop and a push held half-way", std::chrono::seconds(60));
+  bq::BoundedQueue<Gated, bq::DropNewest> q(4);
+  Gated::reset(/*throw_at_release=*/false);
+  std::atomic<int> outcome{0};
+  std::thread pusher = push_held_halfway(q, 1, outcome);
+
+  // The push has claimed the oldest position but not written it: "no item yet".
+  CHECK_FALSE(q.try_pop().has_value());
+  const auto start = bq_test::Clock::now();
+  CHECK_FALSE(q.pop_for(20ms).has_value());
+  CHECK(bq_test::Clock::now() - start >= 20ms);  // a timeout never returns early
+
+  Gated::released = true;
+  pusher.join();
+  CHECK(outcome == 1);
+  const std::optional<Gated> item = q.try_pop();
+  REQUIRE(item.has_value());
+  CHECK(item->id() == 1);
+}
+
+TEST_CASE("a push that throws and gives its position back wakes a pusher waiting for room",
+          "[exceptions][timing]") {
+  bq_test::Watchdog watchdog("a pusher waiting behind a push that throws",
+                             std::chrono::seconds(60));
+  // Capacity 1: the held push fills the queue, so the second push waits for room.
+  bq::BoundedQueue<Gated, bq::Block> q(bq_test::small_config(1, std::chrono::hours(1)));
+  Gated::reset(/*throw_at_release=*/true);
+  std::atomic<int> held{0};
+  std::thread holder = push_held_halfway(q, 1, held);
+
+  std::atomic<int> waiting{0};
+  std::thread waiter([&] { waiting = q.push(Gated(2)) == PushResult::pushed ? 1 : 2; });
+  // Let the waiter find the queue full and go to sleep (if it is slower, it simply
+  // finds the room already made; either way it must not wait for its hour).
+  std::this_thread::sleep_for(50ms);
+  const auto released_at = bq_test::Clock::now();
+  Gated::released = true;
+  holder.join();
+  waiter.join();
+  CHECK(held == 3);     // the held push threw...
+  CHECK(waiting == 1);  // ...and the waiting one took the room it gave back
+  CHECK(bq_test::Clock::now() - released_at < 30s);  // woken, not timed out (1 h)
+  const std::optional<Gated> item = q.try_pop();
+  REQUIRE(item.has_value());
+  CHECK(item->id() == 2);
+  const bq::QueueMetrics m = q.metrics();
+  CHECK(m.pushed == 1);
+  CHECK(m.popped == 1);
+  CHECK(m.size == 0);
+}

@@ -290,7 +290,7 @@ class BoundedQueue {
   BQ_DETAIL_ALWAYS_INLINE RingStatus push_once(Construct& construct) {
     detail::Backoff backoff;
     for (;;) {
-      const RingStatus status = ring_.try_push(construct);
+      const RingStatus status = ring_try_push(construct);
       if (status == RingStatus::ok) {
         wake_a_popper();
         return status;
@@ -301,6 +301,23 @@ class BoundedQueue {
       }
       if (status != RingStatus::busy) return status;
       backoff.pause();
+    }
+  }
+
+  /// One push attempt on the ring. A push whose construction throws may give its
+  /// position back, which makes room that a sleeping pusher waits for: it wakes
+  /// one before the exception propagates.
+  template <class Construct>
+  BQ_DETAIL_ALWAYS_INLINE RingStatus ring_try_push(Construct& construct) {
+    if constexpr (std::is_nothrow_invocable_v<Construct&, void*>) {
+      return ring_.try_push(construct);
+    } else {
+      try {
+        return ring_.try_push(construct);
+      } catch (...) {
+        wake_a_pusher();
+        throw;
+      }
     }
   }
 
@@ -426,6 +443,7 @@ class BoundedQueue {
       try {
         status = ring_.try_push_evicting(construct, evict);
       } catch (...) {
+        wake_a_pusher();  // see ring_try_push()
         if (oldest && on_evict_) on_evict_(std::move(*oldest));
         throw;
       }
