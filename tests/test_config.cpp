@@ -180,6 +180,25 @@ TEST_CASE("parse_config rejects an invalid base config", "[config]") {
   CHECK(bq::parse_config("capacity=3", base).capacity == 3);
 }
 
+TEST_CASE("validate rejects a policy that is not a named OverflowPolicy, quoting its number",
+          "[config]") {
+  for (const int value : {3, 42, -1}) {
+    bq::QueueConfig config;
+    config.policy = static_cast<bq::OverflowPolicy>(value);
+    INFO("policy " << value);
+    CHECK_THROWS_WITH(bq::validate(config),
+                      Catch::Contains("policy " + std::to_string(value) + " is not") &&
+                          Catch::Contains("drop_oldest, drop_newest or block"));
+    CHECK_THROWS_AS(bq::validate(config), bq::ConfigError);
+  }
+  for (const auto policy : {bq::OverflowPolicy::drop_oldest, bq::OverflowPolicy::drop_newest,
+                            bq::OverflowPolicy::block}) {
+    bq::QueueConfig config;
+    config.policy = policy;
+    CHECK_NOTHROW(bq::validate(config));
+  }
+}
+
 TEST_CASE("to_string writes every key so that parse_config reads back an equal config",
           "[config]") {
   CHECK(bq::to_string(bq::QueueConfig{}) ==

@@ -606,3 +606,13 @@ TEST_CASE("each push outcome increments exactly its own metrics counter", "[poli
   check();
   CHECK(q.metrics().dropped() == expected.dropped_oldest + expected.timed_out);
 }
+
+TEST_CASE("a Dynamic queue refuses a config whose policy is not a named OverflowPolicy",
+          "[policy][config]") {
+  bq::QueueConfig config = small_config(2);
+  config.policy = static_cast<bq::OverflowPolicy>(42);
+  // Before, it was accepted and behaved as block.
+  CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Dynamic>{config}), bq::ConfigError);
+  CHECK_THROWS_WITH((bq::BoundedQueue<int, bq::Dynamic>{config}),
+                    Catch::Contains("policy 42") && Catch::Contains("drop_newest"));
+}

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 
 namespace bq {
 
@@ -120,6 +121,13 @@ struct QueueConfig {
 inline void validate(const QueueConfig& config) {
   if (config.capacity == 0) {
     throw ConfigError("bq: capacity 0 is invalid; capacity must be at least 1");
+  }
+  if (to_string(config.policy) == "unknown") {
+    // Only a cast can make one (OverflowPolicy{42}); a Dynamic queue would treat it as block.
+    throw ConfigError(
+        "bq: policy " +
+        std::to_string(static_cast<std::underlying_type_t<OverflowPolicy>>(config.policy)) +
+        " is not an OverflowPolicy; it must be drop_oldest, drop_newest or block");
   }
   if (config.block_timeout.count() < 0) {
     throw ConfigError("bq: block_timeout " + std::to_string(config.block_timeout.count()) +
