@@ -17,7 +17,9 @@
 //   waiting returns `closed` too and keeps its item); pops drain what is left,
 //   then return nullopt at once. Every sleeping thread wakes promptly.
 // - Exceptions: if constructing, copying or moving an item into the queue
-//   throws, the exception propagates and nothing is queued or counted; if the
+//   throws, the exception propagates and nothing is queued or counted (if
+//   another push claimed a later slot meanwhile, the thrower's slot stays a
+//   "hole", holding no item but taking capacity, until a pop passes it); if the
 //   move out of the queue in a pop throws, that item is destroyed, counted as
 //   popped, and the exception propagates. The queue stays usable either way
 //   (the basic guarantee). T's destructor must not throw.
@@ -550,8 +552,10 @@ class BoundedQueue {
   }
 
   /// How long a pop that may not wait retries a slot whose push is half-way:
-  /// the Backoff's spin (about 4 us on x86) and then a few dozen yields.
-  static constexpr int kBusyPausesBeforeGivingUp = 32;
+  /// the Backoff's spin (about 4 us on x86), then yields, which let a preempted
+  /// writer run if it shares this core. Long enough that a running writer
+  /// finishes (it is a construction away); short enough to be "never waits".
+  static constexpr int kBusyPausesBeforeGivingUp = 256;
 
   /// Free slots a waiting pusher briefly waits for (see wait_for_room()):
   /// 4 cache lines of items, at most half the queue.
