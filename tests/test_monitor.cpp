@@ -5,6 +5,7 @@
 // timing. The threaded tests use an interval of an hour and sample_now(), or
 // wait for an event with a generous deadline that only a hang would reach.
 #include <bq/bounded_queue.hpp>
+#include <bq/config.hpp>
 #include <bq/export.hpp>
 #include <bq/monitor.hpp>
 

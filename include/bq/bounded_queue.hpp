@@ -45,13 +45,13 @@
 #include <type_traits>
 #include <utility>
 
-#include "config.hpp"
 #include "detail/event_count.hpp"
 #include "detail/mpmc_ring.hpp"
 #include "detail/spsc_ring.hpp"
 #include "detail/wait.hpp"
 #include "metrics.hpp"
 #include "policy.hpp"
+#include "queue_config.hpp"
 
 namespace bq {
 

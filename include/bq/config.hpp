@@ -1,56 +1,29 @@
-// QueueConfig and the names of the overflow policies.
+// The text form of QueueConfig: parse_config() and to_string(const QueueConfig&).
+// (QueueConfig, OverflowPolicy and validate() are in queue_config.hpp, which
+// this header includes, so code written against it keeps compiling.)
 //
-// QueueConfig is what a service reads from a flag, an environment variable or a
-// config file and hands to BoundedQueue's constructor (and to QueueMonitor).
-// validate() is called on use: every bad value is rejected with a ConfigError
-// that quotes the value and says what is allowed.
-//
-// parse_config() reads the text form, `key=value` entries separated by commas:
+// parse_config() reads `key=value` entries separated by commas:
 //
 //   capacity=1000, policy=drop_oldest, block_timeout=250ms, monitor_interval=5s,
 //   warn_utilization=0.8
 //
 // and to_string(const QueueConfig&) writes it back, so that for every valid
-// config `parse_config(to_string(c)) == c`.
+// config `parse_config(to_string(c)) == c`. Every bad value is rejected with a
+// ConfigError that quotes the value and says what is allowed.
 #pragma once
 
 #include <charconv>
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <stdexcept>
+#include <locale>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <type_traits>
+
+#include "queue_config.hpp"
 
 namespace bq {
-
-/// Thrown for an invalid configuration value; the message names the value and
-/// what is allowed.
-class ConfigError : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
-/// What a queue does with a push when it is full, chosen at run time
-/// (see bq::Dynamic).
-enum class OverflowPolicy {
-  drop_oldest,  ///< Evict the oldest queued item to make room.
-  drop_newest,  ///< Refuse the new item (the caller keeps it).
-  block,        ///< Wait for room up to a timeout.
-};
-
-/// Returns "drop_oldest", "drop_newest" or "block".
-[[nodiscard]] constexpr std::string_view to_string(OverflowPolicy policy) noexcept {
-  switch (policy) {
-    case OverflowPolicy::drop_oldest: return "drop_oldest";
-    case OverflowPolicy::drop_newest: return "drop_newest";
-    case OverflowPolicy::block: return "block";
-  }
-  return "unknown";
-}
 
 namespace detail {
 
@@ -98,49 +71,6 @@ inline constexpr std::string_view kConfigSpace = " \t\n\r\f\v";
   }
   throw ConfigError("bq: unknown overflow policy " + detail::quote_config_text(name) +
                     "; valid policies are drop_oldest, drop_newest, block");
-}
-
-/// Everything a queue (and its monitor) can be configured with. Defaults are
-/// the values a service gets when it configures nothing.
-struct QueueConfig {
-  /// Maximum number of queued items; any value >= 1.
-  std::size_t capacity = 1000;
-  /// What push does when the queue is full (used by bq::Dynamic).
-  OverflowPolicy policy = OverflowPolicy::drop_oldest;
-  /// How long push() waits for room under a blocking policy; >= 0.
-  std::chrono::milliseconds block_timeout{1000};
-  /// How often a QueueMonitor samples the queue; > 0.
-  std::chrono::milliseconds monitor_interval{5000};
-  /// Utilization (fraction of capacity) at which a monitor warns; in (0, 1].
-  double warn_utilization = 0.8;
-
-  friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
-};
-
-/// Throws ConfigError if any field of `config` is out of range.
-inline void validate(const QueueConfig& config) {
-  if (config.capacity == 0) {
-    throw ConfigError("bq: capacity 0 is invalid; capacity must be at least 1");
-  }
-  if (to_string(config.policy) == "unknown") {
-    // Only a cast can make one (OverflowPolicy{42}); a Dynamic queue would treat it as block.
-    throw ConfigError(
-        "bq: policy " +
-        std::to_string(static_cast<std::underlying_type_t<OverflowPolicy>>(config.policy)) +
-        " is not an OverflowPolicy; it must be drop_oldest, drop_newest or block");
-  }
-  if (config.block_timeout.count() < 0) {
-    throw ConfigError("bq: block_timeout " + std::to_string(config.block_timeout.count()) +
-                      "ms is negative; it must be >= 0ms");
-  }
-  if (config.monitor_interval.count() <= 0) {
-    throw ConfigError("bq: monitor_interval " + std::to_string(config.monitor_interval.count()) +
-                      "ms is invalid; it must be > 0ms");
-  }
-  if (!(config.warn_utilization > 0.0 && config.warn_utilization <= 1.0)) {
-    throw ConfigError("bq: warn_utilization " + std::to_string(config.warn_utilization) +
-                      " is outside (0, 1]");
-  }
 }
 
 namespace detail {
@@ -202,16 +132,47 @@ namespace detail {
   return std::chrono::milliseconds(count * per_unit);
 }
 
+/// Returns true if `text` is a number as std::from_chars reads one in its
+/// general format: an optional '-', then digits with at most one '.' (at least
+/// one digit) and an optional exponent, or inf, infinity or nan (any case).
+[[nodiscard]] inline bool is_config_number(std::string_view text) noexcept {
+  if (!text.empty() && text.front() == '-') text.remove_prefix(1);
+  const auto equals_nocase = [text](std::string_view word) {
+    if (text.size() != word.size()) return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if ((text[i] | 0x20) != word[i]) return false;  // ASCII letters only
+    }
+    return true;
+  };
+  if (equals_nocase("inf") || equals_nocase("infinity") || equals_nocase("nan")) return true;
+  std::size_t i = 0, digits = 0;
+  for (; i < text.size() && is_config_digit(text[i]); ++i) ++digits;
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && is_config_digit(text[i]); ++i) ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    const std::size_t exponent_start = i;
+    while (i < text.size() && is_config_digit(text[i])) ++i;
+    if (i == exponent_start) return false;
+  }
+  return i == text.size();
+}
+
 [[nodiscard]] inline double parse_config_fraction(std::string_view key, std::string_view value) {
   const std::string what = "bq: " + std::string(key) + " " + quote_config_text(value);
   const std::string allowed = "; it must be a number in (0, 1], e.g. 0.8 for 80% of capacity";
+  if (!is_config_number(value)) throw ConfigError(what + " is not a number" + allowed);
+  // Converted by a stream in the classic locale: std::from_chars for double is
+  // missing from libc++ before 20, and strtod depends on the global locale.
+  // inf, nan and what overflows or underflows fail here: outside (0, 1] anyway.
+  std::istringstream in{std::string(value)};
+  in.imbue(std::locale::classic());
   double fraction = 0.0;
-  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), fraction);
-  if (value.empty() || error == std::errc::invalid_argument || end != value.data() + value.size()) {
-    throw ConfigError(what + " is not a number" + allowed);
-  }
-  // result_out_of_range (1e999, 1e-999) lands here too: outside (0, 1] either way.
-  if (error != std::errc{} || !(fraction > 0.0 && fraction <= 1.0)) {
+  in >> fraction;
+  if (in.fail() || !(fraction > 0.0 && fraction <= 1.0)) {
     throw ConfigError(what + " is outside (0, 1]" + allowed);
   }
   return fraction;

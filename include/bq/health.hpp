@@ -24,8 +24,8 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
 #include "metrics.hpp"
+#include "queue_config.hpp"
 
 namespace bq {
 

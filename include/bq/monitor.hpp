@@ -54,15 +54,14 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
 #include "metrics.hpp"
+#include "queue_config.hpp"
 
 namespace bq {
 
@@ -218,7 +217,7 @@ class QueueMonitor {
     if (options_.start_thread) {
       running_ = true;
       // Last: every member the thread uses is initialized.
-      thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+      thread_ = std::thread([this] { run(); });
     }
   }
 
@@ -316,7 +315,11 @@ class QueueMonitor {
   /// call in progress. Idempotent; called by the destructor. From the sink it
   /// only asks the thread to stop. Afterwards sample_now() runs on its caller.
   void stop() noexcept {
-    thread_.request_stop();
+    {
+      const std::lock_guard lock(wake_mutex_);
+      stop_requested_ = true;
+    }
+    wake_.notify_all();
     if (thread_.get_id() == std::this_thread::get_id()) return;
     if (thread_.joinable()) thread_.join();
     const std::lock_guard lock(wake_mutex_);
@@ -387,14 +390,15 @@ class QueueMonitor {
     watched_.push_back(std::move(queue));
   }
 
-  void run(std::stop_token stop) {
+  void run() {
     auto next = std::chrono::steady_clock::now() + options_.interval;
     std::unique_lock lock(wake_mutex_);
     while (true) {
-      // Sleeps in the condition variable; a stop request (via the stop_token's
-      // callback) or sample_now() (via wake_) ends the wait at once.
-      wake_.wait_until(lock, stop, next, [&] { return requested_ > completed_; });
-      if (stop.stop_requested()) break;
+      // Sleeps in the condition variable; stop() and sample_now() set their
+      // flag under wake_mutex_ and then notify wake_, so the predicate sees it
+      // whether it is set before the wait or during it: the wait ends at once.
+      wake_.wait_until(lock, next, [&] { return stop_requested_ || requested_ > completed_; });
+      if (stop_requested_) break;
       const std::uint64_t serving = requested_;
       lock.unlock();
       sample_and_deliver();
@@ -540,13 +544,16 @@ class QueueMonitor {
   // The thread's schedule and sample_now()'s hand-off. requested_ counts
   // sample_now() calls, completed_ the last one served; both under wake_mutex_.
   mutable std::mutex wake_mutex_;
-  std::condition_variable_any wake_;  // The thread waits here (with its stop_token).
-  std::condition_variable_any done_;  // sample_now() waits here.
+  // (A plain thread and flag rather than std::jthread and std::stop_token:
+  // libc++ has those only from version 20.)
+  std::condition_variable wake_;  // The thread waits here.
+  std::condition_variable done_;  // sample_now() waits here.
   std::uint64_t requested_ = 0;
   std::uint64_t completed_ = 0;
   bool running_ = false;
+  bool stop_requested_ = false;
 
-  std::jthread thread_;  // Last: started after, and joined before, everything above.
+  std::thread thread_;  // Last: started after, and joined before, everything above.
 };
 
 }  // namespace bq

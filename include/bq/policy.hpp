@@ -19,7 +19,7 @@
 
 #include <type_traits>
 
-#include "config.hpp"
+#include "queue_config.hpp"
 
 namespace bq {
 
