@@ -4,12 +4,22 @@
 // all), its capacity (1..8) and whether it has an eviction handler. Every later byte is one
 // call on one thread: push (rvalue, const&, emplace), try_push, try_emplace, push_for /
 // push_until with zero, negative, past and maximal timeouts, force_push, pop, try_pop,
-// timed pops, close, reset_high_watermark, and reads of size/empty/is_closed. After each call
-// the result, the evicted items, an rejected rvalue's state, size()/empty()/is_closed() and
-// the whole QueueMetrics are compared with the model; any difference aborts with a message.
-// At the end the queue is destroyed and every item object must have been destroyed.
+// timed pops, close, reset_high_watermark, and pushes whose construction of the item in the
+// queue throws (every push form: the exception must reach the caller with the caller's item
+// unmoved and the queue as before, except that an evicting push into a full queue has already
+// evicted the oldest item). After each call the result, the evicted items, an rejected rvalue's
+// state, size()/empty()/is_closed() and the whole QueueMetrics are compared with the model;
+// any difference aborts with a message. At the end the queue is destroyed and every item
+// object must have been destroyed.
+//
+// An input with a throwing push runs with an item type whose constructors may throw; any
+// other input with one whose constructors are noexcept, so the queue's noexcept paths are
+// fuzzed as well.
 //
 //   BQ_FUZZ_POLICIES=evict|drop|block|spsc   restrict the first byte to one policy group
+//   BQ_FUZZ_STATS=1                          print at exit how many throwing pushes ran
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -32,26 +42,86 @@ using bq::PushResult;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kMovedFrom = -1;
+constexpr int kNotArmed = 0;  // ids start at 1
 
-/// An item that counts its live objects and marks a moved-from source.
-struct Item {
-  static inline long long live = 0;
+long long g_live = 0;                    // item objects alive
+int g_armed = kNotArmed;                 // the id whose next construction throws (see BasicItem)
+constexpr std::size_t kThrowForms = 12;  // the forms of a throwing push: call byte / 20
+
+/// What BQ_FUZZ_STATS prints: throwing pushes run, per push form.
+struct Stats {
+  std::array<unsigned long long, kThrowForms> armed{};  ///< Throwing pushes called.
+  std::array<unsigned long long, kThrowForms> threw{};  ///< Of those, the ones that threw.
+  unsigned long long threw_after_eviction = 0;          ///< Threw after evicting the oldest.
+  unsigned long long calls = 0;
+};
+Stats g_stats;
+
+/// What an armed item constructor throws.
+struct InjectedFailure {};
+
+/// An item that counts its live objects and marks a moved-from source. With kMayThrow, a
+/// construction of the armed id (from a value, a copy or a move) throws InjectedFailure,
+/// once, before it touches its source.
+template <bool kMayThrow>
+struct BasicItem {
   int id;
 
-  explicit Item(int value) noexcept : id(value) { ++live; }
-  Item(const Item& other) noexcept : id(other.id) { ++live; }
-  Item(Item&& other) noexcept : id(other.id) {
-    other.id = kMovedFrom;
-    ++live;
+  explicit BasicItem(int value) noexcept(!kMayThrow) : id(value) {
+    about_to_construct(value);
+    ++g_live;
   }
-  Item& operator=(const Item&) = delete;
-  Item& operator=(Item&&) = delete;
-  ~Item() { --live; }
+  BasicItem(const BasicItem& other) noexcept(!kMayThrow) : id(other.id) {
+    about_to_construct(other.id);
+    ++g_live;
+  }
+  BasicItem(BasicItem&& other) noexcept(!kMayThrow) : id(other.id) {
+    about_to_construct(other.id);
+    other.id = kMovedFrom;
+    ++g_live;
+  }
+  BasicItem& operator=(const BasicItem&) = delete;
+  BasicItem& operator=(BasicItem&&) = delete;
+  ~BasicItem() { --g_live; }
+
+ private:
+  static void about_to_construct(int value) noexcept(!kMayThrow) {
+    if constexpr (kMayThrow) {
+      if (value == g_armed) {
+        g_armed = kNotArmed;
+        throw InjectedFailure{};
+      }
+    }
+  }
 };
+static_assert(std::is_nothrow_move_constructible_v<BasicItem<false>> &&
+                  !std::is_nothrow_move_constructible_v<BasicItem<true>> &&
+                  !std::is_nothrow_copy_constructible_v<BasicItem<true>>,
+              "the two item types must take the queue's noexcept and may-throw paths");
+
+/// Returns true if the call byte `op` is a push whose construction throws (form op / 20).
+constexpr bool is_throwing_push(std::uint8_t op) { return op % 20 == 19; }
 
 [[noreturn]] void fail(const std::string& what, std::size_t step) {
   std::fprintf(stderr, "fuzz_queue: mismatch at call %zu: %s\n", step, what.c_str());
   std::abort();
+}
+
+/// Runs `call` with the item type armed so that constructing item `id` throws; returns
+/// true if that InjectedFailure came out of the call (anything else propagates).
+template <class Call>
+bool threw(int id, std::size_t step, Call&& call) {
+  g_armed = id;
+  bool out = false;
+  try {
+    call();
+  } catch (const InjectedFailure&) {
+    out = true;
+  }
+  const bool constructed = g_armed == kNotArmed;
+  g_armed = kNotArmed;
+  if (constructed && !out) fail("a push swallowed the exception of its item's construction", step);
+  return out;
 }
 
 enum class WhenFull { evict_oldest, drop_newest, time_out };
@@ -81,38 +151,47 @@ struct Model {
     metrics.size = items.size();
     return id;
   }
-  /// A push that applies the policy; `evicted` gets the item a full queue gives up.
-  PushResult push(int id, std::optional<int>& evicted) {
+  /// A push up to the construction of its item: applies the policy (`evicted` gets the item
+  /// a full queue gives up, evicted before the new one is constructed) and returns nullopt
+  /// if the push goes on to construct its item in the queue, else what it returns instead.
+  std::optional<PushResult> push_until_construction(std::optional<int>& evicted) {
     if (closed) {
       ++metrics.rejected_closed;
       return PushResult::closed;
     }
-    if (!full()) {
-      queue(id);
-      return PushResult::pushed;
-    }
+    if (!full()) return std::nullopt;
     switch (when_full) {
-      case WhenFull::evict_oldest:
-        evicted = evict();
-        queue(id);
-        return PushResult::replaced_oldest;
+      case WhenFull::evict_oldest: evicted = evict(); return std::nullopt;
       case WhenFull::drop_newest: ++metrics.dropped_newest; return PushResult::dropped_newest;
       case WhenFull::time_out: break;
     }
     ++metrics.timed_out;
     return PushResult::timed_out;
   }
+  /// A push that applies the policy; `evicted` gets the item a full queue gives up.
+  PushResult push(int id, std::optional<int>& evicted) {
+    if (const auto result = push_until_construction(evicted)) return *result;
+    queue(id);
+    return evicted ? PushResult::replaced_oldest : PushResult::pushed;
+  }
+  /// Returns true if a try_push constructs its item (it never evicts, waits or counts).
+  [[nodiscard]] bool try_push_constructs() const { return !closed && !full(); }
   bool try_push(int id) {
-    if (closed || full()) return false;
+    if (!try_push_constructs()) return false;
     queue(id);
     return true;
   }
-  PushResult force_push(int id, std::optional<int>& evicted) {
+  /// force_push up to the construction of its item; see push_until_construction().
+  std::optional<PushResult> force_push_until_construction(std::optional<int>& evicted) {
     if (closed) {
       ++metrics.rejected_closed;
       return PushResult::closed;
     }
     if (full()) evicted = evict();
+    return std::nullopt;
+  }
+  PushResult force_push(int id, std::optional<int>& evicted) {
+    if (const auto result = force_push_until_construction(evicted)) return *result;
     queue(id);
     return evicted ? PushResult::replaced_oldest : PushResult::pushed;
   }
@@ -146,6 +225,7 @@ constexpr bool kHasForcePush<bq::BoundedQueue<T, P, bq::Spsc>> = bq::detail::pol
 template <class Q>
 void run(WhenFull when_full, bool waits, bq::OverflowPolicy dynamic_policy, std::size_t capacity,
          bool with_handler, const std::uint8_t* data, std::size_t size) {
+  using Item = typename Q::value_type;
   bq::QueueConfig config;
   config.capacity = capacity;
   config.policy = dynamic_policy;
@@ -160,6 +240,7 @@ void run(WhenFull when_full, bool waits, bq::OverflowPolicy dynamic_policy, std:
 
     for (std::size_t step = 0; step < size; ++step) {
       const std::uint8_t op = data[step];
+      ++g_stats.calls;
       const int id = next_id++;
       std::optional<int> expected_evicted;
       std::optional<int> got_evicted;  // force_push's .evicted
@@ -181,6 +262,168 @@ void run(WhenFull when_full, bool waits, bq::OverflowPolicy dynamic_policy, std:
         const std::optional<int> got_id = got ? std::optional<int>(got->id) : std::nullopt;
         if (got_id != want) {
           fail(std::string(call) + " returned " + str(got_id) + ", model says " + str(want), step);
+        }
+      };
+      // A push armed to throw when it constructs its item: `want` is what the model says it
+      // returns without constructing the item, or nullopt if it constructs it (and so throws).
+      const auto check_throwing_push = [&](const char* call, int form, bool got_threw,
+                                           PushResult got, std::optional<PushResult> want,
+                                           const Item* source) {
+        ++g_stats.armed[static_cast<std::size_t>(form)];
+        if (got_threw) {
+          ++g_stats.threw[static_cast<std::size_t>(form)];
+          if (expected_evicted) ++g_stats.threw_after_eviction;
+        }
+        if (!want && !got_threw) {
+          fail(std::string(call) + "(" + std::to_string(id) + ") returned " +
+                   std::string(bq::to_string(got)) +
+                   ", model says it constructs its item, which throws",
+               step);
+        }
+        if (want && got_threw) {
+          fail(std::string(call) + "(" + std::to_string(id) + ") threw, model says it returns " +
+                   std::string(bq::to_string(*want)) + " without constructing its item",
+               step);
+        }
+        if (want) {
+          check_push(call, got, *want, source);
+        } else if (source != nullptr && source->id != id) {
+          fail(std::string(call) + " threw but moved from its item", step);
+        }
+      };
+      const auto check_throwing_try_push = [&](const char* call, int form, bool got_threw, bool got,
+                                               const Item* source) {
+        ++g_stats.armed[static_cast<std::size_t>(form)];
+        if (got_threw) ++g_stats.threw[static_cast<std::size_t>(form)];
+        const bool constructs = model.try_push_constructs();
+        if (constructs && !got_threw) {
+          fail(std::string(call) + "(" + std::to_string(id) + ") returned " + std::to_string(got) +
+                   ", model says it constructs its item, which throws",
+               step);
+        }
+        if (!constructs && (got_threw || got)) {
+          fail(std::string(call) + "(" + std::to_string(id) + ") " +
+                   (got_threw ? "threw" : "returned true") +
+                   ", model says full or closed (nothing constructed)",
+               step);
+        }
+        if (source != nullptr && source->id != id) {
+          fail(std::string(call) + " did not queue its item but moved from it", step);
+        }
+      };
+      // Every push form, armed so that constructing its item throws (form 0..11).
+      const auto run_throwing_push = [&](int form) {
+        std::optional<PushResult> want;       // nullopt: the push constructs, so throws
+        PushResult got = PushResult::pushed;  // (unset when the call throws)
+        bool got_threw = false;
+        bool got_ok = false;
+        const auto past = std::chrono::time_point_cast<std::chrono::seconds>(Clock::now() - 1h);
+        switch (form) {
+          case 0: {
+            Item item(id);
+            want = model.push_until_construction(expected_evicted);
+            got_threw = threw(id, step, [&] { got = q.push(std::move(item)); });
+            check_throwing_push("push", form, got_threw, got, want, &item);
+            break;
+          }
+          case 1: {
+            const Item item(id);
+            want = model.push_until_construction(expected_evicted);
+            got_threw = threw(id, step, [&] { got = q.push(item); });
+            check_throwing_push("push(const&)", form, got_threw, got, want, &item);
+            break;
+          }
+          case 2:
+            want = model.push_until_construction(expected_evicted);
+            got_threw = threw(id, step, [&] { got = q.emplace(id); });
+            check_throwing_push("emplace", form, got_threw, got, want, nullptr);
+            break;
+          case 3: {
+            Item item(id);
+            got_threw = threw(id, step, [&] { got_ok = q.try_push(std::move(item)); });
+            check_throwing_try_push("try_push", form, got_threw, got_ok, &item);
+            break;
+          }
+          case 4: {
+            const Item item(id);
+            got_threw = threw(id, step, [&] { got_ok = q.try_push(item); });
+            check_throwing_try_push("try_push(const&)", form, got_threw, got_ok, &item);
+            break;
+          }
+          case 5:
+            got_threw = threw(id, step, [&] { got_ok = q.try_emplace(id); });
+            check_throwing_try_push("try_emplace", form, got_threw, got_ok, nullptr);
+            break;
+          case 6: {
+            Item item(id);
+            want = model.push_until_construction(expected_evicted);
+            got_threw = threw(id, step, [&] { got = q.push_for(std::move(item), 0ms); });
+            check_throwing_push("push_for(0)", form, got_threw, got, want, &item);
+            break;
+          }
+          case 7: {
+            Item item(id);
+            want = model.push_until_construction(expected_evicted);
+            got_threw = threw(id, step, [&] { got = q.push_until(std::move(item), past); });
+            check_throwing_push("push_until(past)", form, got_threw, got, want, &item);
+            break;
+          }
+          case 8: {  // when it cannot wait
+            if (model.full() && !model.closed && waits) break;
+            Item item(id);
+            want = model.push_until_construction(expected_evicted);
+            got_threw = threw(id, step, [&] {
+              got = q.push_for(std::move(item), std::chrono::nanoseconds::max());
+            });
+            check_throwing_push("push_for(max)", form, got_threw, got, want, &item);
+            break;
+          }
+          case 9:
+          case 10: {
+            Item item(id);
+            const bool by_copy = form == 10;
+            if constexpr (kHasForcePush<Q>) {
+              const char* call = by_copy ? "force_push(const&)" : "force_push";
+              want = model.force_push_until_construction(expected_evicted);
+              std::optional<bq::ForcePushResult<Item>> result;
+              got_threw = threw(id, step, [&] {
+                if (by_copy) {
+                  result.emplace(q.force_push(std::as_const(item)));
+                } else {
+                  result.emplace(q.force_push(std::move(item)));
+                }
+              });
+              if (result) {
+                got = result->result;
+                if (result->evicted) got_evicted = result->evicted->id;
+              }
+              check_throwing_push(call, form, got_threw, got, want, &item);
+              if (!got_threw) {
+                if (got_evicted != expected_evicted) {
+                  fail(std::string(call) + " evicted " + str(got_evicted) + ", model says " +
+                           str(expected_evicted),
+                       step);
+                }
+                expected_evicted.reset();  // returned, not handled
+              }
+              // If it threw, the item it evicted went to the handler (checked below).
+            } else {
+              want = model.push_until_construction(expected_evicted);
+              got_threw = threw(id, step, [&] {
+                got = by_copy ? q.push(std::as_const(item)) : q.push(std::move(item));
+              });
+              check_throwing_push(by_copy ? "push(const&)" : "push", form, got_threw, got, want,
+                                  &item);
+            }
+            break;
+          }
+          default: {
+            const Item item(id);
+            want = model.push_until_construction(expected_evicted);
+            got_threw = threw(id, step, [&] { got = q.push_until(item, past); });
+            check_throwing_push("push_until(const&, past)", form, got_threw, got, want, &item);
+            break;
+          }
         }
       };
 
@@ -310,7 +553,12 @@ void run(WhenFull when_full, bool waits, bq::OverflowPolicy dynamic_policy, std:
                      model.push(id, expected_evicted), &item);
           break;
         }
-        default:  // reads only
+        case 19:  // a push whose construction of its item in the queue throws
+          if constexpr (std::is_nothrow_copy_constructible_v<Item>) {
+            fail("a throwing push in a run with a noexcept item type", step);
+          } else {
+            run_throwing_push(op / 20);
+          }
           break;
       }
 
@@ -336,22 +584,30 @@ void run(WhenFull when_full, bool waits, bq::OverflowPolicy dynamic_policy, std:
       if (q.is_closed() != model.closed) fail("is_closed() disagrees", step);
       if (q.capacity() != capacity) fail("capacity() changed", step);
       // Items alive: those queued (the model's count); none held here between calls.
-      if (Item::live != static_cast<long long>(model.items.size())) {
-        fail("live items " + std::to_string(Item::live) + ", queued " +
+      if (g_live != static_cast<long long>(model.items.size())) {
+        fail("live items " + std::to_string(g_live) + ", queued " +
                  std::to_string(model.items.size()),
              step);
       }
     }
   }
-  if (Item::live != 0) fail("items leaked after the queue was destroyed", size);
+  if (g_live != 0) fail("items leaked after the queue was destroyed", size);
 }
 
 enum class Group { all, evict, drop, block, spsc };
 Group g_group = Group::all;
 
+using RunFn = void(WhenFull, bool, bq::OverflowPolicy, std::size_t, bool, const std::uint8_t*,
+                   std::size_t);
+
+/// run() of one queue type, with each item type.
+struct Runners {
+  RunFn* noexcept_items;  ///< For inputs without a throwing push.
+  RunFn* throwing_items;  ///< For inputs with one: constructors that may throw.
+};
+
 struct Variant {
-  void (*run)(WhenFull, bool, bq::OverflowPolicy, std::size_t, bool, const std::uint8_t*,
-              std::size_t);
+  Runners run;
   WhenFull when_full;
   bool waits;  ///< Whether a push into a full queue waits for room (up to its deadline).
   bq::OverflowPolicy dynamic_policy;
@@ -359,8 +615,9 @@ struct Variant {
 };
 
 template <class P, class C = bq::Mpmc>
-constexpr auto runner() {
-  return &run<bq::BoundedQueue<Item, P, C>>;
+constexpr Runners runner() {
+  return {&run<bq::BoundedQueue<BasicItem<false>, P, C>>,
+          &run<bq::BoundedQueue<BasicItem<true>, P, C>>};
 }
 
 constexpr Variant kVariants[] = {
@@ -386,9 +643,26 @@ constexpr Variant kVariants[] = {
      Group::spsc},
 };
 
+void print_stats() {
+  std::fprintf(stderr,
+               "fuzz_queue: %llu calls; throwing pushes by form (threw/called):", g_stats.calls);
+  unsigned long long armed = 0;
+  unsigned long long threw = 0;
+  for (std::size_t form = 0; form < kThrowForms; ++form) {
+    std::fprintf(stderr, " %llu/%llu", g_stats.threw[form], g_stats.armed[form]);
+    armed += g_stats.armed[form];
+    threw += g_stats.threw[form];
+  }
+  std::fprintf(stderr, "; in all %llu of %llu threw, %llu of them after evicting the oldest\n",
+               threw, armed, g_stats.threw_after_eviction);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  if (const char* env = std::getenv("BQ_FUZZ_STATS"); env != nullptr && *env != '\0') {
+    std::atexit(print_stats);
+  }
   if (const char* env = std::getenv("BQ_FUZZ_POLICIES")) {
     const std::string_view name(env);
     if (name == "evict") g_group = Group::evict;
@@ -409,6 +683,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Variant& v = *variants[(head & 0x0F) % variants.size()];
   const std::size_t capacity = static_cast<std::size_t>((head >> 4) & 0x07) + 1;
   const bool with_handler = (head & 0x80) != 0;
-  v.run(v.when_full, v.waits, v.dynamic_policy, capacity, with_handler, data + 1, size - 1);
+  const bool throwing = std::any_of(data + 1, data + size, is_throwing_push);
+  RunFn* const run_fn = throwing ? v.run.throwing_items : v.run.noexcept_items;
+  run_fn(v.when_full, v.waits, v.dynamic_policy, capacity, with_handler, data + 1, size - 1);
   return 0;
 }
