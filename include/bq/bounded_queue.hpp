@@ -67,6 +67,7 @@ struct ForcePushResult {
   std::optional<T> evicted;  ///< The evicted oldest item (with `replaced_oldest`).
 };
 
+BQ_PADDED_BEGIN  // alignas padding keeps the rarely written counters apart
 template <class T, class Policy, class Concurrency = Mpmc>
 class BoundedQueue {
   static_assert(std::is_same_v<Concurrency, Mpmc> || std::is_same_v<Concurrency, Spsc>,
@@ -122,14 +123,14 @@ class BoundedQueue {
 
   /// Pushes a copy of `item`, applying the policy when full (a blocking policy
   /// waits up to config().block_timeout). Thread-safe.
-  BQ_DETAIL_ALWAYS_INLINE PushResult push(const T& item) { return emplace(item); }
+  BQ_ALWAYS_INLINE PushResult push(const T& item) { return emplace(item); }
   /// Pushes `item`, applying the policy when full; `item` is moved from only if queued.
-  BQ_DETAIL_ALWAYS_INLINE PushResult push(T&& item) { return emplace(std::move(item)); }
+  BQ_ALWAYS_INLINE PushResult push(T&& item) { return emplace(std::move(item)); }
 
   /// Constructs an item in place from `args`, applying the policy when full;
   /// `args` are used only if the item is queued.
   template <class... Args>
-  BQ_DETAIL_ALWAYS_INLINE PushResult emplace(Args&&... args) {
+  BQ_ALWAYS_INLINE PushResult emplace(Args&&... args) {
     return push_with_policy(constructor(std::forward<Args>(args)...),
                             Deadline::after_first_wait(config_.block_timeout));
   }
@@ -157,12 +158,12 @@ class BoundedQueue {
 
   /// Pushes `item` only if there is room now: never waits, never evicts.
   /// Returns false if full or closed (then `item` is unmoved and nothing is counted).
-  BQ_DETAIL_ALWAYS_INLINE bool try_push(T&& item) { return try_emplace(std::move(item)); }
-  BQ_DETAIL_ALWAYS_INLINE bool try_push(const T& item) { return try_emplace(item); }
+  BQ_ALWAYS_INLINE bool try_push(T&& item) { return try_emplace(std::move(item)); }
+  BQ_ALWAYS_INLINE bool try_push(const T& item) { return try_emplace(item); }
 
   /// Constructs an item in place only if there is room now; see try_push().
   template <class... Args>
-  BQ_DETAIL_ALWAYS_INLINE bool try_emplace(Args&&... args) {
+  BQ_ALWAYS_INLINE bool try_emplace(Args&&... args) {
     auto construct = constructor(std::forward<Args>(args)...);
     return push_once(construct) == RingStatus::ok;
   }
@@ -174,13 +175,11 @@ class BoundedQueue {
   ForcePushResult<T> force_push(const T& item) { return force_push_impl(constructor(item)); }
 
   /// Pops the oldest item if there is one now; never waits.
-  BQ_DETAIL_ALWAYS_INLINE std::optional<T> try_pop() {
-    return pop_until_deadline(Deadline::none());
-  }
+  BQ_ALWAYS_INLINE std::optional<T> try_pop() { return pop_until_deadline(Deadline::none()); }
 
   /// Pops the oldest item, waiting for one; returns nullopt once the queue is
   /// closed and empty.
-  BQ_DETAIL_ALWAYS_INLINE std::optional<T> pop() {
+  BQ_ALWAYS_INLINE std::optional<T> pop() {
     return pop_until_deadline(Deadline::at(clock::time_point::max()));
   }
 
@@ -289,7 +288,7 @@ class BoundedQueue {
   /// One attempt to push, retrying only while a popper is half-way through the
   /// slot we need (so a failed attempt really means full or closed).
   template <class Construct>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus push_once(Construct& construct) {
+  BQ_ALWAYS_INLINE RingStatus push_once(Construct& construct) {
     detail::Backoff backoff;
     for (;;) {
       const RingStatus status = ring_try_push(construct);
@@ -310,15 +309,14 @@ class BoundedQueue {
   /// position back, which makes room that a sleeping pusher waits for: it wakes
   /// one before the exception propagates.
   template <class Construct>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus ring_try_push(Construct& construct) {
+  BQ_ALWAYS_INLINE RingStatus ring_try_push(Construct& construct) {
     if constexpr (std::is_nothrow_invocable_v<Construct&, void*>) {
       return ring_.try_push(construct);
     } else {
-      try {
-        return ring_.try_push(construct);
-      } catch (...) {
+      BQ_TRY { return ring_.try_push(construct); }
+      BQ_CATCH(...) {
         wake_a_pusher();
-        throw;
+        BQ_RETHROW;
       }
     }
   }
@@ -326,7 +324,7 @@ class BoundedQueue {
   /// The fast path of every push: one attempt, inlined into the caller; only a
   /// full queue (or a policy that evicts at once) goes on to the policy.
   template <class Construct>
-  BQ_DETAIL_ALWAYS_INLINE PushResult push_with_policy(Construct construct, Deadline deadline) {
+  BQ_ALWAYS_INLINE PushResult push_with_policy(Construct construct, Deadline deadline) {
     if (!evicts_at_once()) {
       switch (push_once(construct)) {
         case RingStatus::ok: return PushResult::pushed;
@@ -346,7 +344,7 @@ class BoundedQueue {
   /// What a push does once it found the queue full: ask the policy, and wait,
   /// evict, drop or give up as it says. Kept out of line, off the fast path.
   template <class Construct>
-  [[gnu::noinline]] PushResult push_when_full(Construct construct, Deadline deadline) {
+  BQ_NOINLINE PushResult push_when_full(Construct construct, Deadline deadline) {
     for (;;) {
       // The clock is read only by a policy that asks to wait, and only once
       // a wait did not end in a push: most waits end within the spin.
@@ -389,8 +387,7 @@ class BoundedQueue {
   /// Pushes, evicting the oldest item if full and handing it to the eviction
   /// handler, which runs outside the ring once this push's item is queued.
   template <class Construct>
-  BQ_DETAIL_ALWAYS_INLINE PushResult
-  push_evicting_oldest(Construct& construct) requires(!kSpscRing) {
+  BQ_ALWAYS_INLINE PushResult push_evicting_oldest(Construct& construct) requires(!kSpscRing) {
     std::optional<T> oldest;
     if (!push_evicting(construct, oldest)) return reject_closed();
     if (!oldest) return PushResult::pushed;
@@ -442,12 +439,11 @@ class BoundedQueue {
     detail::Backoff backoff;
     for (;;) {
       RingStatus status;
-      try {
-        status = ring_.try_push_evicting(construct, evict);
-      } catch (...) {
+      BQ_TRY { status = ring_.try_push_evicting(construct, evict); }
+      BQ_CATCH(...) {
         wake_a_pusher();  // see ring_try_push()
         if (oldest && on_evict_) on_evict_(std::move(*oldest));
-        throw;
+        BQ_RETHROW;
       }
       switch (status) {
         case RingStatus::ok:
@@ -464,7 +460,7 @@ class BoundedQueue {
 
   /// The fast path of every pop: one attempt, inlined into the caller (so a
   /// small item travels in registers); only an empty queue goes on to wait.
-  BQ_DETAIL_ALWAYS_INLINE std::optional<T> pop_until_deadline(Deadline deadline) {
+  BQ_ALWAYS_INLINE std::optional<T> pop_until_deadline(Deadline deadline) {
     RingStatus status;
     if constexpr (std::is_trivially_copyable_v<T>) {
       // Copied out through a plain local: GCC builds a returned optional that
@@ -483,7 +479,7 @@ class BoundedQueue {
 
   /// What a pop does after an attempt that found no item: retry a busy slot,
   /// report closed, or wait until `deadline`. Kept out of line.
-  [[gnu::noinline]] std::optional<T> pop_when_empty(RingStatus status, Deadline deadline) {
+  BQ_NOINLINE std::optional<T> pop_when_empty(RingStatus status, Deadline deadline) {
     detail::Backoff backoff;
     int busy_pauses = 0;
     for (;;) {
@@ -512,7 +508,7 @@ class BoundedQueue {
   }
 
   /// One attempt to pop into `item`.
-  BQ_DETAIL_ALWAYS_INLINE RingStatus pop_into(std::optional<T>& item) {
+  BQ_ALWAYS_INLINE RingStatus pop_into(std::optional<T>& item) {
     return pop_once([&](T& queued) noexcept(std::is_nothrow_move_constructible_v<T>) {
       item.emplace(std::move(queued));
     });
@@ -521,16 +517,15 @@ class BoundedQueue {
   /// One attempt to pop, handing the item to `consume(T&)`; wakes a sleeping
   /// pusher if it made room (also when consume throws: the slot is freed).
   template <class Consume>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus pop_once(Consume&& consume) {
+  BQ_ALWAYS_INLINE RingStatus pop_once(Consume&& consume) {
     RingStatus status;
     if constexpr (std::is_nothrow_invocable_v<Consume, T&>) {
       status = ring_.try_pop(consume);
     } else {
-      try {
-        status = ring_.try_pop(consume);
-      } catch (...) {
+      BQ_TRY { status = ring_.try_pop(consume); }
+      BQ_CATCH(...) {
         wake_a_pusher();
-        throw;
+        BQ_RETHROW;
       }
     }
     // A skipped hole freed a slot as a pop does.
@@ -612,5 +607,6 @@ class BoundedQueue {
   mutable std::atomic<std::uint64_t> popped_reported_{0};  // see counts()
   mutable std::atomic<std::uint64_t> pushed_reported_{0};
 };
+BQ_PADDED_END
 
 }  // namespace bq

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "detail/platform.hpp"
+
 namespace bq {
 
 /// Thrown for an invalid configuration value; the message names the value and
@@ -61,26 +63,28 @@ struct QueueConfig {
 /// Throws ConfigError if any field of `config` is out of range.
 inline void validate(const QueueConfig& config) {
   if (config.capacity == 0) {
-    throw ConfigError("bq: capacity 0 is invalid; capacity must be at least 1");
+    detail::throw_or_abort(ConfigError("bq: capacity 0 is invalid; capacity must be at least 1"));
   }
   if (to_string(config.policy) == "unknown") {
     // Only a cast can make one (OverflowPolicy{42}); a Dynamic queue would treat it as block.
-    throw ConfigError(
+    detail::throw_or_abort(ConfigError(
         "bq: policy " +
         std::to_string(static_cast<std::underlying_type_t<OverflowPolicy>>(config.policy)) +
-        " is not an OverflowPolicy; it must be drop_oldest, drop_newest or block");
+        " is not an OverflowPolicy; it must be drop_oldest, drop_newest or block"));
   }
   if (config.block_timeout.count() < 0) {
-    throw ConfigError("bq: block_timeout " + std::to_string(config.block_timeout.count()) +
-                      "ms is negative; it must be >= 0ms");
+    detail::throw_or_abort(ConfigError("bq: block_timeout " +
+                                       std::to_string(config.block_timeout.count()) +
+                                       "ms is negative; it must be >= 0ms"));
   }
   if (config.monitor_interval.count() <= 0) {
-    throw ConfigError("bq: monitor_interval " + std::to_string(config.monitor_interval.count()) +
-                      "ms is invalid; it must be > 0ms");
+    detail::throw_or_abort(ConfigError("bq: monitor_interval " +
+                                       std::to_string(config.monitor_interval.count()) +
+                                       "ms is invalid; it must be > 0ms"));
   }
   if (!(config.warn_utilization > 0.0 && config.warn_utilization <= 1.0)) {
-    throw ConfigError("bq: warn_utilization " + std::to_string(config.warn_utilization) +
-                      " is outside (0, 1]");
+    detail::throw_or_abort(ConfigError(
+        "bq: warn_utilization " + std::to_string(config.warn_utilization) + " is outside (0, 1]"));
   }
 }
 

@@ -7,18 +7,15 @@
 
 #include <atomic>
 
-#if defined(__linux__)
+#include "platform.hpp"
+
+#if defined(__linux__) && __has_include(<linux/membarrier.h>)
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-#define BQ_DETAIL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define BQ_DETAIL_TSAN 1
-#endif
+#define BQ_DETAIL_HAS_MEMBARRIER 1
+#else
+#define BQ_DETAIL_HAS_MEMBARRIER 0
 #endif
 
 namespace bq::detail {
@@ -39,7 +36,7 @@ class AsymmetricFence {
 
   /// The rare side: a system call when membarrier works.
   void heavy() const noexcept {
-#if defined(__linux__)
+#if BQ_DETAIL_HAS_MEMBARRIER
     if (expedited_ && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return;
 #endif
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -47,7 +44,7 @@ class AsymmetricFence {
 
  private:
   static bool register_expedited() noexcept {
-#if defined(__linux__) && !defined(BQ_DETAIL_TSAN)
+#if BQ_DETAIL_HAS_MEMBARRIER && !BQ_TSAN
     static const bool registered =
         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
     return registered;

@@ -42,6 +42,7 @@
 
 namespace bq::detail {
 
+BQ_PADDED_BEGIN  // alignas padding is the point
 class EventCount {
  public:
   using clock = std::chrono::steady_clock;
@@ -147,5 +148,6 @@ class EventCount {
   // below zero for a moment (a wakee can leave before its waker counts it).
   std::atomic<std::int32_t> woken_{0};
 };
+BQ_PADDED_END
 
 }  // namespace bq::detail

@@ -66,6 +66,7 @@ enum class RingStatus {
             ///< but gave no item. Wake a waiting pusher, then try again.
 };
 
+BQ_PADDED_BEGIN  // alignas padding keeps head_ and tail_ on their own lines
 template <class T>
 class MpmcRing {
  public:
@@ -94,7 +95,7 @@ class MpmcRing {
   /// back or becomes a hole (see abandon()) and the exception propagates. Returns ok, full,
   /// closed, or busy (a popper is still moving out the item in our slot: retry).
   template <class Construct>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
+  BQ_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
     const auto no_eviction = [](T&) noexcept {};
     return push<false>(construct, no_eviction);
   }
@@ -106,7 +107,7 @@ class MpmcRing {
   /// one was evicted; the eviction is counted first. Returns ok, closed or busy (retry); never
   /// full.
   template <class Construct, class Evict>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus try_push_evicting(Construct&& construct, Evict&& evict) {
+  BQ_ALWAYS_INLINE RingStatus try_push_evicting(Construct&& construct, Evict&& evict) {
     return push<true>(construct, evict);
   }
 
@@ -115,7 +116,7 @@ class MpmcRing {
   /// Returns ok, full (empty), closed (and empty), busy (the oldest position's
   /// push is still writing) or skipped (the oldest position was a hole).
   template <class Consume>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
+  BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
     std::uint64_t pos = head_.load(std::memory_order_relaxed);
     for (;;) {
       Slot& slot = slot_at(pos);
@@ -246,7 +247,7 @@ class MpmcRing {
   };
 
   template <bool kEvictWhenFull, class Construct, class Evict>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus push(Construct& construct, Evict& evict) {
+  BQ_ALWAYS_INLINE RingStatus push(Construct& construct, Evict& evict) {
     constexpr bool kMayThrow = !std::is_nothrow_invocable_v<Construct&, void*> ||
                                (kEvictWhenFull && !std::is_nothrow_invocable_v<Evict&, T&>);
     if constexpr (!kMayThrow) {
@@ -265,7 +266,7 @@ class MpmcRing {
   }
 
   template <bool kEvictWhenFull, class Construct, class Evict>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus claim_and_publish(Construct& construct, Evict& evict) {
+  BQ_ALWAYS_INLINE RingStatus claim_and_publish(Construct& construct, Evict& evict) {
     std::uint64_t pos = tail_.load(std::memory_order_relaxed);
     for (;;) {
       if (pos & kClosedBit) return RingStatus::closed;
@@ -338,7 +339,7 @@ class MpmcRing {
   /// HighWatermark), and whenever the next slot still holds an unpopped item,
   /// which is when this push may have filled the ring. That slot is usually
   /// on the line just written, so the check costs a load and a compare.
-  BQ_DETAIL_ALWAYS_INLINE void sample_size(std::uint64_t pos) noexcept {
+  BQ_ALWAYS_INLINE void sample_size(std::uint64_t pos) noexcept {
     const std::uint64_t next = positions_.next(pos);
     const std::uint64_t next_turn = slot_at(next).turn.load(std::memory_order_relaxed) & ~kHoleBit;
     if (high_watermark_.should_sample(positions_.index(pos)) ||
@@ -371,12 +372,13 @@ class MpmcRing {
         Slot& slot;
         ~Destroy() { slot.storage.get()->~T(); }
       };
-      try {
+      BQ_TRY {
         Destroy destroy{slot};
         evict(*slot.storage.get());
-      } catch (...) {
+      }
+      BQ_CATCH(...) {
         abandon(slot, pos);  // the oldest item left (counted by evict); ours never came
-        throw;
+        BQ_RETHROW;
       }
     }
     publish(slot, pos, construct);
@@ -437,5 +439,6 @@ class MpmcRing {
   alignas(kCacheLine) std::atomic<std::uint64_t> evictions_{0};
   std::atomic<std::uint64_t> skips_claimed_{0};
 };
+BQ_PADDED_END
 
 }  // namespace bq::detail

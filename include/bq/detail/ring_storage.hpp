@@ -54,14 +54,14 @@ class RingPositions {
 /// std::invalid_argument for 0 and std::length_error for what cannot be allocated.
 inline std::size_t checked_capacity(std::size_t capacity, std::size_t slot_size) {
   if (capacity == 0) {
-    throw std::invalid_argument("bq: capacity 0 is invalid; capacity must be at least 1");
+    throw_or_abort(std::invalid_argument("bq: capacity 0 is invalid; capacity must be at least 1"));
   }
   // 2^40 slots keeps lap counters far from overflow and is beyond any real memory.
   constexpr std::size_t kMaxSlots = std::size_t{1} << 40;
   if (capacity > kMaxSlots || capacity > std::numeric_limits<std::size_t>::max() / slot_size) {
-    throw std::length_error("bq: capacity " + std::to_string(capacity) + " is too large; at most " +
-                            std::to_string(kMaxSlots) +
-                            " slots and the memory they need can be allocated");
+    throw_or_abort(std::length_error("bq: capacity " + std::to_string(capacity) +
+                                     " is too large; at most " + std::to_string(kMaxSlots) +
+                                     " slots and the memory they need can be allocated"));
   }
   return capacity;
 }
@@ -70,12 +70,11 @@ inline std::size_t checked_capacity(std::size_t capacity, std::size_t slot_size)
 /// allocation failure into a std::length_error that names the capacity.
 template <class Slot>
 std::unique_ptr<Slot[]> allocate_slots(std::size_t capacity) {
-  try {
-    return std::unique_ptr<Slot[]>(new Slot[capacity]);
-  } catch (const std::bad_alloc&) {
-    throw std::length_error("bq: capacity " + std::to_string(capacity) + " needs " +
-                            std::to_string(capacity * sizeof(Slot)) +
-                            " bytes, which could not be allocated");
+  BQ_TRY { return std::unique_ptr<Slot[]>(new Slot[capacity]); }
+  BQ_CATCH(const std::bad_alloc&) {
+    throw_or_abort(std::length_error("bq: capacity " + std::to_string(capacity) + " needs " +
+                                     std::to_string(capacity * sizeof(Slot)) +
+                                     " bytes, which could not be allocated"));
   }
 }
 
@@ -135,15 +134,14 @@ struct Storage {
 /// Calls `construct(void*)` to placement-construct an item in `storage`; if
 /// that throws, calls `undo()` (which gives the slot back) and rethrows.
 template <class T, class Construct, class Undo>
-BQ_DETAIL_ALWAYS_INLINE void construct_in(Storage<T>& storage, Construct&& construct, Undo&& undo) {
+BQ_ALWAYS_INLINE void construct_in(Storage<T>& storage, Construct&& construct, Undo&& undo) {
   if constexpr (std::is_nothrow_invocable_v<Construct, void*>) {
     construct(static_cast<void*>(storage.bytes));
   } else {
-    try {
-      construct(static_cast<void*>(storage.bytes));
-    } catch (...) {
+    BQ_TRY { construct(static_cast<void*>(storage.bytes)); }
+    BQ_CATCH(...) {
       undo();
-      throw;
+      BQ_RETHROW;
     }
   }
 }

@@ -38,6 +38,7 @@
 
 namespace bq::detail {
 
+BQ_PADDED_BEGIN  // alignas padding keeps each side on its own lines
 template <class T>
 class SpscRing {
  public:
@@ -63,7 +64,7 @@ class SpscRing {
   [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
 
   template <class Construct>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
+  BQ_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
     // Announce the push at pos before reading closing_; close() reads the two
     // in the opposite order, and the fence pair makes sure one sees the other.
@@ -98,7 +99,7 @@ class SpscRing {
   }
 
   template <class Consume>
-  BQ_DETAIL_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
+  BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
     const std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
     Slot& slot = slot_at(pos);
     if (!slot.full.load(std::memory_order_acquire)) {
@@ -258,5 +259,6 @@ class SpscRing {
   std::atomic<bool> closed_{false};
   alignas(kCacheLine) HighWatermark high_watermark_{positions_.capacity()};
 };
+BQ_PADDED_END
 
 }  // namespace bq::detail
