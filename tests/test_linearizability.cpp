@@ -4,15 +4,23 @@
 // The checker is tested too: hand-written histories with a known answer, every history of an
 // obviously correct mutex queue accepted, and queues broken on purpose (losing, reordering,
 // falsely empty) caught.
+// Some histories also have pushes that throw: their item's construction inside the queue
+// fails (a FallibleItem marked to fail). Such a push has no effect, except that a drop-oldest
+// push into a full queue may evict first (that eviction stands), and its slot may stay a
+// hole that takes room until a pop or an evicting push passes it (see checker.hpp). Queues
+// that mishandle a thrown push (lose an item, queue the item anyway) are caught too.
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "linearizability/checker.hpp"
 #include "linearizability/harness.hpp"
@@ -21,11 +29,11 @@
 #if __has_include(<bq/bounded_queue.hpp>)
 #include <bq/bounded_queue.hpp>
 #define BQ_LIN_HAVE_CORE 1
-template <class P>
-using Subject = bq::BoundedQueue<int, P>;
+template <class P, class T = int>
+using Subject = bq::BoundedQueue<T, P>;
 #else
-template <class P>
-using Subject = bq::lin::ReferenceQueue<int, P>;
+template <class P, class T = int>
+using Subject = bq::lin::ReferenceQueue<T, P>;
 #endif
 
 namespace {
@@ -82,6 +90,14 @@ Op try_pop(int thread, std::optional<int> popped, std::uint64_t invoke, std::uin
 Op pop(int thread, std::optional<int> popped, std::uint64_t invoke, std::uint64_t response) {
   Op op = try_pop(thread, popped, invoke, response);
   op.kind = OpKind::pop;
+  return op;
+}
+/// A push (of `kind`) whose item's construction threw, after evicting `evicted`.
+Op threw(OpKind kind, int thread, int value, std::uint64_t invoke, std::uint64_t response,
+         std::vector<int> evicted = {}) {
+  Op op = push(thread, value, PushResult::pushed, invoke, response, std::move(evicted));
+  op.kind = kind;
+  op.threw = true;
   return op;
 }
 Op close(int thread, std::uint64_t invoke, std::uint64_t response) {
@@ -272,6 +288,129 @@ TEST_CASE("checker's stepwise evictions allow exactly what an out-of-line handle
   CHECK_FALSE(linearizable(misreported, stepwise));
 }
 
+TEST_CASE("checker: a push that threw queues nothing, and only an evicting one may evict",
+          "[linearizability][checker][throws]") {
+  constexpr auto kPush = OpKind::push;
+  // No effect: the items before and after it are delivered, in order, and nothing else.
+  const History no_effect{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3),
+                          push(0, 3, P, 4, 5), try_pop(1, 1, 6, 7),
+                          try_pop(1, 3, 8, 9), try_pop(1, std::nullopt, 10, 11)};
+  CHECK(linearizable(no_effect, spec(4, kDrop)));
+  CHECK(linearizable(no_effect, spec(4, kEvict)));
+  const History delivered{threw(kPush, 0, 2, 0, 1), try_pop(1, 2, 2, 3)};
+  CHECK_FALSE(linearizable(delivered, spec(4, kDrop)));
+  const History try_push_delivered{threw(OpKind::try_push, 0, 2, 0, 1), try_pop(1, 2, 2, 3)};
+  CHECK_FALSE(linearizable(try_push_delivered, spec(4, kDrop)));
+  // An item queued before it vanishes without a reported eviction: lost.
+  const History lost{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3), try_pop(1, std::nullopt, 4, 5)};
+  CHECK_FALSE(linearizable(lost, spec(1, kEvict)));
+  const History lost_behind{push(0, 1, P, 0, 1), push(0, 2, P, 2, 3), threw(kPush, 0, 3, 4, 5),
+                            try_pop(1, 2, 6, 7)};
+  CHECK_FALSE(linearizable(lost_behind, spec(2, kEvict)));
+
+  // A drop-oldest push (or force_push) into a full queue evicted the oldest, then threw.
+  const History evicted{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3, {1}),
+                        try_pop(1, std::nullopt, 4, 5), push(0, 3, P, 6, 7), try_pop(1, 3, 8, 9)};
+  CHECK(linearizable(evicted, spec(1, kEvict)));
+  CHECK(linearizable(evicted, spec(1, kEvict, Evictions::stepwise)));
+  CHECK_FALSE(linearizable(evicted, spec(1, kDrop)));  // this policy never evicts
+  CHECK_FALSE(linearizable(evicted, spec(1, kTimeOut)));
+  const History forced{push(0, 1, P, 0, 1), threw(OpKind::force_push, 0, 2, 2, 3, {1}),
+                       try_pop(1, std::nullopt, 4, 5)};
+  CHECK(linearizable(forced, spec(1, kDrop)));
+  const History try_push_evicted{push(0, 1, P, 0, 1), threw(OpKind::try_push, 0, 2, 2, 3, {1})};
+  CHECK_FALSE(linearizable(try_push_evicted, spec(1, kEvict)));
+  // ... but only the oldest, only one, and only from a full, open queue.
+  const History not_oldest{push(0, 1, P, 0, 1), push(0, 2, P, 2, 3), threw(kPush, 0, 3, 4, 5, {2})};
+  CHECK_FALSE(linearizable(not_oldest, spec(2, kEvict)));
+  const History two{push(0, 1, P, 0, 1), push(0, 2, P, 2, 3), threw(kPush, 0, 3, 4, 5, {1, 2})};
+  CHECK_FALSE(linearizable(two, spec(2, kEvict)));
+  const History not_full{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3, {1})};
+  CHECK_FALSE(linearizable(not_full, spec(2, kEvict)));
+  const History closed{push(0, 1, P, 0, 1), close(1, 2, 3), threw(kPush, 0, 2, 4, 5, {1})};
+  CHECK_FALSE(linearizable(closed, spec(1, kEvict)));
+  // The evicted item was delivered too: duplicated.
+  const History evicted_and_popped{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3, {1}),
+                                   try_pop(1, 1, 4, 5)};
+  CHECK_FALSE(linearizable(evicted_and_popped, spec(1, kEvict)));
+}
+
+TEST_CASE("checker: a push that threw may leave a hole that takes room until a pop passes it",
+          "[linearizability][checker][throws]") {
+  constexpr auto kPush = OpKind::push;
+  const History no_effect_then_pushed{threw(kPush, 0, 1, 0, 1), try_push(1, 2, true, 2, 3)};
+  CHECK(linearizable(no_effect_then_pushed, spec(1, kDrop)));
+  // The slot of a push that threw still counts: the queue (capacity 1) looks full with no
+  // item in it, and stays so after the push returned, until a pop passes the hole.
+  const History refused{threw(kPush, 0, 1, 0, 1), try_push(1, 2, false, 2, 3), push(1, 3, D, 4, 5)};
+  CHECK(linearizable(refused, spec(1, kDrop)));
+  const History passed{threw(kPush, 0, 1, 0, 1), try_push(1, 2, false, 2, 3),
+                       try_pop(2, std::nullopt, 4, 5), try_push(1, 3, false, 6, 7)};
+  CHECK_FALSE(linearizable(passed, spec(1, kDrop)));
+  const History passed_then_pushed{threw(kPush, 0, 1, 0, 1), try_push(1, 2, false, 2, 3),
+                                   try_pop(2, std::nullopt, 4, 5), try_push(1, 3, true, 6, 7),
+                                   try_pop(2, 3, 8, 9)};
+  CHECK(linearizable(passed_then_pushed, spec(1, kDrop)));
+  // A pop may pass the hole and then take an item pushed while it ran (capacity 1: the push
+  // needed the room the pop made by passing the hole).
+  const History pop_spans{threw(kPush, 0, 1, 0, 1), try_push(1, 2, false, 2, 3),
+                          try_pop(2, 4, 4, 9), push(1, 4, P, 5, 6)};
+  CHECK(linearizable(pop_spans, spec(1, kDrop)));
+  // A hole is never delivered and never evicted, and takes no room before its push began.
+  const History hole_evicted{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3, {1}),
+                             push(1, 3, R, 4, 5, {2})};
+  CHECK_FALSE(linearizable(hole_evicted, spec(1, kEvict)));
+  const History early{try_push(1, 2, false, 0, 1), threw(kPush, 0, 1, 2, 3)};
+  CHECK_FALSE(linearizable(early, spec(1, kDrop)));
+  // A drop-oldest push finds the queue full with one item and one hole, and evicts it.
+  const History evicts_beside_hole{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3),
+                                   push(1, 3, R, 4, 5, {1}), try_pop(2, 3, 6, 7),
+                                   try_pop(2, std::nullopt, 8, 9)};
+  CHECK(linearizable(evicts_beside_hole, spec(2, kEvict)));
+  // A drop-oldest push passes a hole at the front without evicting anything; a push that
+  // never evicts cannot, and with no pop running the hole stays.
+  const History replaces_hole{threw(kPush, 0, 1, 0, 1), try_push(1, 2, false, 2, 3),
+                              push(1, 3, P, 4, 5), try_pop(2, 3, 6, 7)};
+  CHECK(linearizable(replaces_hole, spec(1, kEvict)));
+  CHECK_FALSE(linearizable(replaces_hole, spec(1, kDrop)));
+  CHECK_FALSE(linearizable(replaces_hole, spec(1, kTimeOut)));
+  // Holes take room only: order and delivery are as without them.
+  const History reordered{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3), push(0, 3, P, 4, 5),
+                          try_pop(1, 3, 6, 7)};
+  CHECK_FALSE(linearizable(reordered, spec(3, kDrop)));
+
+  // A push that threw may give its slot back before it returns, if no later push claimed
+  // one (the ring moves its tail back): room again with no pop.
+  const History given_back{push(0, 1, P, 0, 1),         threw(kPush, 0, 2, 2, 9),
+                           try_push(1, 3, false, 3, 4), try_push(1, 4, true, 5, 6),
+                           try_pop(2, 1, 10, 11),       try_pop(2, 4, 12, 13)};
+  CHECK(linearizable(given_back, spec(2, kDrop)));
+  // ... but not after it returned,
+  const History given_back_late{push(0, 1, P, 0, 1), threw(kPush, 0, 2, 2, 3),
+                                try_push(1, 3, false, 4, 5), try_push(1, 4, true, 6, 7)};
+  CHECK_FALSE(linearizable(given_back_late, spec(2, kDrop)));
+  // ... and not once a later push has claimed a position behind it: here the hole is in
+  // before 1 is popped, so it is ahead of 4, and with no pop running it stays.
+  History claimed_behind{push(0, 1, P, 0, 1),         threw(kPush, 0, 2, 2, 20),
+                         try_push(1, 3, false, 3, 4), try_pop(2, 1, 5, 6),
+                         push(1, 4, P, 7, 8),         try_push(1, 5, false, 9, 10),
+                         try_push(1, 6, true, 11, 12)};
+  CHECK_FALSE(linearizable(claimed_behind, spec(2, kDrop)));
+  claimed_behind.pop_back();  // (without the last push, it is fine)
+  CHECK(linearizable(claimed_behind, spec(2, kDrop)));
+
+  // The linearization found reports how many holes it used; a spec without holes (for a
+  // queue whose thrown pushes leave no trace) rejects what only a hole explains.
+  const auto result = bq::lin::check(refused, spec(1, kDrop));
+  CHECK(result.ok());
+  CHECK(result.holes == 1);
+  Spec no_holes = spec(1, kDrop);
+  no_holes.holes = false;
+  CHECK_FALSE(linearizable(refused, no_holes));
+  CHECK(linearizable(no_effect_then_pushed, no_holes));
+  CHECK(bq::lin::check(no_effect_then_pushed, spec(1, kDrop)).holes == 0);
+}
+
 TEST_CASE("checker gives up, rather than hanging, past its budget", "[linearizability][checker]") {
   // 4 threads x 10 overlapping pushes of a queue that reports only failures: a large search.
   History h;
@@ -298,13 +437,46 @@ std::size_t rounds(std::size_t normal) {
   return normal;
 }
 
+/// What the recorded histories held: how many pushes threw, and what the checker needed.
+struct RunStats {
+  std::size_t histories = 0;
+  std::size_t with_thrown = 0;      ///< Histories with at least one push that threw.
+  std::size_t thrown = 0;           ///< Pushes that threw.
+  std::size_t thrown_evicting = 0;  ///< Of those, pushes that evicted before throwing.
+  std::size_t needing_holes = 0;    ///< Linearizable, but not without holes.
+
+  void add(const History& history, const Spec& spec, const bq::lin::CheckResult& result) {
+    ++histories;
+    std::size_t threw = 0;
+    for (const Op& op : history) {
+      if (!op.threw) continue;
+      ++threw;
+      if (!op.evicted.empty()) ++thrown_evicting;
+    }
+    thrown += threw;
+    if (threw > 0) ++with_thrown;
+    if (result.ok() && result.holes > 0) {
+      Spec without = spec;
+      without.holes = false;
+      if (bq::lin::check(history, without).verdict == Verdict::not_linearizable) ++needing_holes;
+    }
+  }
+  [[nodiscard]] std::string summary() const {
+    return std::to_string(histories) + " histories, " + std::to_string(with_thrown) +
+           " with a push that threw (" + std::to_string(thrown) + " pushes threw, " +
+           std::to_string(thrown_evicting) + " after evicting); " + std::to_string(needing_holes) +
+           " needed a hole to linearize";
+  }
+};
+
 /// Records `count` random histories of Q with `shape` and checks each against `base` (with
 /// the round's capacity); returns how many were not linearizable (the first failure is in
-/// `first_failure`).
+/// `first_failure`). Adds what the histories held to `stats`, if given.
 template <class Q>
 std::size_t count_violations(const PlanShape& shape, std::size_t count, const Spec& base,
                              std::function<void(bq::QueueConfig&)> configure, std::uint64_t seed,
-                             std::string& first_failure, bool stop_at_first = false) {
+                             std::string& first_failure, bool stop_at_first = false,
+                             RunStats* stats = nullptr) {
   std::mt19937_64 rng(seed);
   Recorder<Q> recorder(shape.threads, std::move(configure));
   std::size_t violations = 0;
@@ -314,11 +486,12 @@ std::size_t count_violations(const PlanShape& shape, std::size_t count, const Sp
     Spec spec = base;
     spec.capacity = plan.capacity;
     const auto result = bq::lin::check(history, spec);
+    if (stats != nullptr) stats->add(history, spec, result);
     if (result.ok()) continue;
     ++violations;
     if (first_failure.empty()) {
       first_failure = "round " + std::to_string(round) + " (seed " + std::to_string(seed) +
-                      ", capacity " + std::to_string(plan.capacity) + "): " + result.message;
+                      "), plan:\n" + bq::lin::describe(plan) + result.message;
     }
     if (stop_at_first) break;
   }
@@ -383,8 +556,8 @@ TEMPLATE_TEST_CASE("BoundedQueue histories are linearizable for every policy",
 }
 
 #ifdef BQ_LIN_HAVE_CORE
-template <class P>
-inline constexpr bool bq::lin::supports_force_push<bq::BoundedQueue<int, P, bq::Spsc>> =
+template <class T, class P>
+inline constexpr bool bq::lin::supports_force_push<bq::BoundedQueue<T, P, bq::Spsc>> =
     bq::detail::policy_may_evict<P>();
 
 TEMPLATE_TEST_CASE("Spsc BoundedQueue histories are linearizable for every policy",
@@ -409,6 +582,102 @@ TEMPLATE_TEST_CASE("Spsc BoundedQueue histories are linearizable for every polic
 #endif
 
 // ---------------------------------------------------------------------------------------
+// Recorded histories with pushes that throw: a quarter of the pushes (by every pushing
+// thread, in every push form) offer an item whose construction inside the queue throws.
+
+namespace {
+
+using bq::lin::FallibleItem;
+
+constexpr unsigned kFailingPercent = 25;
+
+/// Whether the case's policy may evict, so that some pushes should throw after evicting.
+template <class Case>
+constexpr bool evicting_case() {
+  return Case::when_full == kEvict;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("every history of the mutex reference queue with throwing pushes passes",
+                   "[linearizability][checker][throws]", DropOldestCase, DropNewestCase, BlockCase,
+                   BlockThenDropOldestCase, DynamicBlockCase) {
+  using Q = bq::lin::ReferenceQueue<FallibleItem, typename TestType::policy>;
+  RunStats stats;
+  for (std::size_t threads : {2U, 3U, 4U}) {
+    std::string failure;
+    PlanShape shape;
+    shape.threads = threads;
+    shape.failing_percent = kFailingPercent;
+    // The mutex queue leaves no holes: its thrown pushes must linearize without any.
+    Spec strict{0, TestType::when_full, Evictions::stepwise};
+    strict.holes = false;
+    const auto violations = count_violations<Q>(shape, rounds(100), strict, TestType::configure,
+                                                2000 + threads, failure, false, &stats);
+    INFO(failure);
+    CHECK(violations == 0);
+  }
+  INFO(stats.summary());
+  CHECK(stats.thrown > 0);
+  if (evicting_case<TestType>()) CHECK(stats.thrown_evicting > 0);
+}
+
+TEMPLATE_TEST_CASE("BoundedQueue histories with throwing pushes are linearizable for every policy",
+                   "[linearizability][stress][policy][throws]", DropOldestCase, DropNewestCase,
+                   BlockCase, BlockThenDropOldestCase, DynamicDropOldestCase, DynamicDropNewestCase,
+                   DynamicBlockCase) {
+  using Q = Subject<typename TestType::policy, FallibleItem>;
+  const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 43;
+  RunStats stats;
+  for (std::size_t threads : {2U, 3U, 4U}) {
+    std::string failure;
+    PlanShape shape;
+    shape.threads = threads;
+    shape.failing_percent = kFailingPercent;
+    const auto violations =
+        count_violations<Q>(shape, rounds(250), documented(TestType::when_full),
+                            TestType::configure, seed + threads, failure, false, &stats);
+    INFO(threads << " threads: " << violations << " histories not linearizable; first:\n"
+                 << failure);
+    CHECK(violations == 0);
+  }
+  INFO(stats.summary());
+  CHECK(stats.thrown > 0);
+  if (evicting_case<TestType>()) CHECK(stats.thrown_evicting > 0);
+}
+
+#ifdef BQ_LIN_HAVE_CORE
+TEMPLATE_TEST_CASE("Spsc BoundedQueue histories with throwing pushes are linearizable",
+                   "[linearizability][stress][spsc][throws]", DropOldestCase, DropNewestCase,
+                   BlockCase, BlockThenDropOldestCase) {
+  using Policy = typename TestType::policy;
+  using Q = bq::BoundedQueue<FallibleItem, Policy, bq::Spsc>;
+  const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 8;
+  RunStats stats;
+  for (std::size_t threads : {2U, 3U}) {  // one pusher, one popper, maybe a closer
+    std::string failure;
+    PlanShape shape;
+    shape.threads = threads;
+    shape.spsc = true;
+    shape.force_push = bq::detail::policy_may_evict<Policy>();
+    shape.failing_percent = kFailingPercent;
+    // The Spsc ring (a policy that never evicts) gives a thrown push's slot straight back:
+    // no holes. An evicting policy uses the MPMC ring, which may leave one.
+    Spec spec = documented(TestType::when_full);
+    spec.holes = bq::detail::policy_may_evict<Policy>();
+    const auto violations = count_violations<Q>(shape, rounds(250), spec, TestType::configure,
+                                                seed + threads, failure, false, &stats);
+    INFO(threads << " threads: " << violations << " histories not linearizable; first:\n"
+                 << failure);
+    CHECK(violations == 0);
+  }
+  INFO(stats.summary());
+  CHECK(stats.thrown > 0);
+  if (evicting_case<TestType>()) CHECK(stats.thrown_evicting > 0);
+}
+#endif
+
+// ---------------------------------------------------------------------------------------
 // Queues broken on purpose: the checker must catch each.
 
 namespace {
@@ -423,6 +692,7 @@ enum class Fault {
 template <class Q, Fault kFault>
 class BrokenQueue {
  public:
+  using value_type = int;
   using EvictionHandler = typename Q::EvictionHandler;
   BrokenQueue(const bq::QueueConfig& config, EvictionHandler on_evict)
       : q_(config, std::move(on_evict)) {}
@@ -528,6 +798,112 @@ TEST_CASE("checker catches a queue that now and then pops items out of order",
 TEST_CASE("checker catches a queue whose try_pop now and then reports empty wrongly",
           "[linearizability][checker]") {
   require_caught<Fault::false_empty>("false_empty");
+}
+
+namespace {
+
+enum class ThrowFault {
+  lose_oldest,   // a push that throws also takes the oldest item out, telling no one
+  queue_anyway,  // a push that throws has queued (a copy of) its item all the same
+};
+
+/// Wraps a queue of FallibleItem and mishandles every push that throws, in one way.
+template <class Q, ThrowFault kFault>
+class BreaksOnThrow {
+ public:
+  using value_type = FallibleItem;
+  using EvictionHandler = typename Q::EvictionHandler;
+  BreaksOnThrow(const bq::QueueConfig& config, EvictionHandler on_evict)
+      : q_(config, std::move(on_evict)) {}
+
+  PushResult push(FallibleItem&& v) {
+    return guard(v.value(), [&] { return q_.push(std::move(v)); });
+  }
+  PushResult push(const FallibleItem& v) {
+    return guard(v.value(), [&] { return q_.push(v); });
+  }
+  template <class... A>
+  PushResult emplace(int v, A... a) {
+    return guard(v, [&] { return q_.emplace(v, a...); });
+  }
+  template <class D>
+  PushResult push_for(FallibleItem&& v, D d) {
+    return guard(v.value(), [&] { return q_.push_for(std::move(v), d); });
+  }
+  template <class TP>
+  PushResult push_until(FallibleItem&& v, TP tp) {
+    return guard(v.value(), [&] { return q_.push_until(std::move(v), tp); });
+  }
+  bool try_push(FallibleItem&& v) {
+    return guard(v.value(), [&] { return q_.try_push(std::move(v)); });
+  }
+  template <class... A>
+  bool try_emplace(int v, A... a) {
+    return guard(v, [&] { return q_.try_emplace(v, a...); });
+  }
+  auto force_push(FallibleItem&& v) {
+    return guard(v.value(), [&] { return q_.force_push(std::move(v)); });
+  }
+
+  std::optional<FallibleItem> pop() { return q_.pop(); }
+  std::optional<FallibleItem> try_pop() { return q_.try_pop(); }
+  template <class D>
+  std::optional<FallibleItem> pop_for(D d) {
+    return q_.pop_for(d);
+  }
+  template <class TP>
+  std::optional<FallibleItem> pop_until(TP tp) {
+    return q_.pop_until(tp);
+  }
+  void close() noexcept { q_.close(); }
+
+ private:
+  template <class Push>
+  auto guard(int value, Push push_fn) -> decltype(push_fn()) {
+    try {
+      return push_fn();
+    } catch (const bq::lin::ItemConstructionFailed&) {
+      if constexpr (kFault == ThrowFault::lose_oldest) {
+        (void)q_.try_pop();
+      } else {
+        (void)q_.try_push(FallibleItem(value));
+      }
+      throw;
+    }
+  }
+
+  Q q_;
+};
+
+/// Runs random plans with throwing pushes on the broken queue, over the real queue with
+/// `Case`'s policy, until the checker rejects a history; requires that it does.
+template <class Case, ThrowFault kFault>
+void require_caught_on_throw(const char* what) {
+  using Q = BreaksOnThrow<Subject<typename Case::policy, FallibleItem>, kFault>;
+  std::string failure;
+  std::size_t violations = 0;
+  for (std::size_t threads : {2U, 3U}) {
+    PlanShape shape;
+    shape.threads = threads;
+    shape.failing_percent = kFailingPercent;
+    violations += count_violations<Q>(shape, 2000, documented(Case::when_full), Case::configure,
+                                      199 + threads, failure, true);
+  }
+  INFO(what << ": first violation found:\n" << failure);
+  CHECK(violations >= 1);
+  CHECK_FALSE(failure.empty());
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("checker catches a queue whose throwing push loses the oldest item unreported",
+                   "[linearizability][checker][throws]", DropOldestCase, DropNewestCase) {
+  require_caught_on_throw<TestType, ThrowFault::lose_oldest>("lose_oldest");
+}
+
+TEMPLATE_TEST_CASE("checker catches a queue whose throwing push queues its item anyway",
+                   "[linearizability][checker][throws]", DropOldestCase, BlockCase) {
+  require_caught_on_throw<TestType, ThrowFault::queue_anyway>("queue_anyway");
 }
 
 TEST_CASE("evicting pushes racing on a full queue never wait for a consumer",

@@ -19,6 +19,21 @@
 //    item (which needs room) or finds the queue closed. Other operations may run between the
 //    steps, so one push may evict several items. This is what a queue that hands the evicted
 //    item to a user callback before queueing the new one (and outside any lock) can promise.
+//
+// A push whose item's construction in the queue threw (Op::threw) queues nothing and
+// reports no result. It has no effect, except that an evicting push into a full queue may
+// have evicted the oldest item before its construction threw: that eviction stands (it is in
+// Op::evicted, as for a push that queued its item). And the position it claimed may stay a
+// "hole" for a while: a slot that holds no item, so it counts against the capacity (a later
+// push may find the queue full with capacity-1 items), but no pop ever returns it and it is
+// never evicted. So a push that threw is two steps: its effect (nothing, or its hole
+// appended, into an open queue with room, after the eviction if any), and, still inside its
+// interval, a settle step that may give the hole back if it is still the newest position
+// (no later push claimed one), or leave it. A hole left at the front goes silently when a
+// pop, or an evicting push that finds the queue full, passes it: the search may drop a front
+// hole at any point where such an operation is running (invoked, not yet placed). Holes
+// change only what counts as full, never which items are delivered or in what order; with
+// Spec::holes false (a queue whose thrown pushes leave no trace) there are none.
 #pragma once
 
 #include <algorithm>
@@ -57,10 +72,12 @@ struct Op {
   int value = 0;               ///< push kinds: the item offered (unique within a history).
   PushResult result = PushResult::pushed;  ///< push, force_push: what the call returned.
   bool ok = false;                         ///< try_push: what the call returned.
-  std::optional<int> popped;               ///< pop, try_pop: what the call returned.
-  std::vector<int> evicted;  ///< push: items given to the eviction handler during the call;
-                             ///< force_push: the returned `.evicted`.
-  std::string label;         ///< The call as written, for messages ("push_for(0ms)").
+  bool threw = false;         ///< push kinds: the item's construction in the queue threw (then
+                              ///< `result` and `ok` mean nothing; `evicted` still counts).
+  std::optional<int> popped;  ///< pop, try_pop: what the call returned.
+  std::vector<int> evicted;   ///< push: items given to the eviction handler during the call;
+                              ///< force_push: the returned `.evicted`.
+  std::string label;          ///< The call as written, for messages ("push_for(0ms)").
 };
 
 using History = std::vector<Op>;
@@ -80,6 +97,9 @@ struct Spec {
   /// queue) and open (false: also after close).
   bool evict_needs_full = true;
   bool evict_needs_open = true;
+  /// Whether a push that threw may leave a hole (see the file comment); false for a queue
+  /// whose thrown pushes leave no trace at all.
+  bool holes = true;
 };
 
 enum class Verdict : std::uint8_t { linearizable, not_linearizable, gave_up };
@@ -87,7 +107,9 @@ enum class Verdict : std::uint8_t { linearizable, not_linearizable, gave_up };
 struct CheckResult {
   Verdict verdict = Verdict::linearizable;
   std::size_t configurations = 0;  ///< Distinct (placed set, queue state) pairs explored.
-  std::string message;             ///< For a failure: the history and the deepest order found.
+  std::size_t holes = 0;  ///< Linearizable: thrown pushes that left a hole in the order found
+                          ///< (the search tries without first, but another order may need none).
+  std::string message;    ///< For a failure: the history and the deepest order found.
 
   [[nodiscard]] bool ok() const noexcept { return verdict == Verdict::linearizable; }
 };
@@ -106,12 +128,14 @@ inline std::string describe(const Op& op) {
     case OpKind::push:
     case OpKind::force_push:
       out << (op.label.empty() ? (op.kind == OpKind::push ? "push" : "force_push") : op.label)
-          << '(' << op.value << ") -> " << to_string(op.result);
+          << '(' << op.value << ") -> " << (op.threw ? "threw" : to_string(op.result));
       print_evicted();
       break;
     case OpKind::try_push:
       out << (op.label.empty() ? "try_push" : op.label) << '(' << op.value << ") -> "
-          << (op.ok ? "true" : "false");
+          << (op.threw ? "threw"
+              : op.ok  ? "true"
+                       : "false");
       break;
     case OpKind::pop:
     case OpKind::try_pop:
@@ -143,17 +167,29 @@ inline std::string describe(const History& history) {
 
 namespace detail {
 
-/// The state of the sequential queue: its items, oldest first, and whether it is closed.
+/// One place in the sequential queue: an item, or a hole (the slot of a push that threw,
+/// which takes room but holds no item; `value` then names that push: see check()).
+struct Entry {
+  int value = 0;
+  bool hole = false;
+
+  [[nodiscard]] bool is_item(int v) const noexcept { return !hole && value == v; }
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+/// The state of the sequential queue: its items and holes, oldest first, and whether it is
+/// closed.
 struct QueueState {
-  std::vector<int> items;
+  std::vector<Entry> items;
   bool closed = false;
 
   friend bool operator==(const QueueState&, const QueueState&) = default;
 };
 
 /// One indivisible step of the sequential specification. Most operations are one step;
-/// under Evictions::stepwise a push that evicted k items is k `evict` steps and a `finish`.
-enum class StepKind : std::uint8_t { whole, evict, finish };
+/// under Evictions::stepwise a push that evicted k items is k `evict` steps and a `finish`;
+/// a push that threw ends with a `settle` step (see apply()).
+enum class StepKind : std::uint8_t { whole, evict, finish, settle };
 
 struct Step {
   const Op* op = nullptr;
@@ -162,18 +198,50 @@ struct Step {
   int after = -1;   ///< Index of the step that must be placed before this one, or -1.
   std::uint64_t invoke = 0;
   std::uint64_t response = 0;
+  int hole = 0;  ///< A push that threw: the name of its hole (unique in the history).
 };
 
+/// Whether `op` is a push that evicts the oldest item when it finds the queue full.
+inline bool evicts_when_full(const Spec& spec, const Op& op) noexcept {
+  return op.kind == OpKind::force_push ||
+         (op.kind == OpKind::push && spec.when_full == WhenFull::evict_oldest);
+}
+
+/// Whether `state` holds the hole named `hole`.
+inline bool has_hole(const QueueState& state, int hole) noexcept {
+  return std::find(state.items.begin(), state.items.end(), Entry{hole, true}) != state.items.end();
+}
+
+/// The effect of a push that threw (after its evict steps, if stepwise): nothing, or (with
+/// `choice`, into an open queue with room) its hole at the back.
+inline bool apply_thrown(const Spec& spec, const Step& step, bool choice, QueueState& state) {
+  if (!choice) return true;
+  if (state.closed || state.items.size() >= spec.capacity) return false;
+  state.items.push_back({step.hole, true});
+  return true;
+}
+
 /// Applies `step` to `state`; returns false (state unspecified) if the specification does
-/// not allow the step with the result the history recorded.
-inline bool apply(const Spec& spec, const Step& step, QueueState& state) {
+/// not allow the step with the result the history recorded. `choice` is for the steps of a
+/// push that threw: for its last effect step (whole or finish), whether its position stays
+/// a hole; for its settle step, whether it gives that position back.
+inline bool apply(const Spec& spec, const Step& step, QueueState& state, bool choice = false) {
   const Op& op = *step.op;
   auto& items = state.items;
   const bool full = items.size() >= spec.capacity;
   const auto pop_front = [&] { items.erase(items.begin()); };
+  const auto front_is = [&](int v) { return !items.empty() && items.front().is_item(v); };
 
+  if (step.kind == StepKind::settle) {
+    // Before its push returns, a hole that is still the newest position may be given back
+    // (no later push claimed one: the ring moves its tail back), or it stays.
+    if (!choice) return true;
+    if (items.empty() || items.back() != Entry{step.hole, true}) return false;
+    items.pop_back();
+    return true;
+  }
   if (step.kind == StepKind::evict) {
-    if (items.empty() || items.front() != step.evicted) return false;
+    if (!front_is(step.evicted)) return false;
     if ((spec.evict_needs_full && !full) || (spec.evict_needs_open && state.closed)) return false;
     pop_front();
     return true;
@@ -181,10 +249,24 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state) {
   if (step.kind == StepKind::finish) {
     // A push that evicted before this step: it queues its item if there is room now, or
     // reports closed. (Were the queue full again, the push would have evicted again.)
+    // One that threw found room too, and its construction failed there.
+    if (op.threw) return !state.closed && !full && apply_thrown(spec, step, choice, state);
     if (state.closed) return op.result == PushResult::closed;
     if (full || op.result != PushResult::replaced_oldest) return false;
-    items.push_back(op.value);
+    items.push_back({op.value, false});
     return true;
+  }
+
+  if (op.threw) {
+    // Evicted the oldest of a full, open queue before its construction threw, or nothing.
+    if (!op.evicted.empty()) {
+      if (!evicts_when_full(spec, op) || state.closed || !full || op.evicted.size() != 1 ||
+          !front_is(op.evicted.front())) {
+        return false;
+      }
+      pop_front();
+    }
+    return apply_thrown(spec, step, choice, state);
   }
 
   switch (op.kind) {
@@ -193,7 +275,7 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state) {
       if (state.closed) return op.result == PushResult::closed && op.evicted.empty();
       if (!full) {
         if (op.result != PushResult::pushed || !op.evicted.empty()) return false;
-        items.push_back(op.value);
+        items.push_back({op.value, false});
         return true;
       }
       const WhenFull action =
@@ -201,11 +283,11 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state) {
       switch (action) {
         case WhenFull::evict_oldest:
           if (op.result != PushResult::replaced_oldest || op.evicted.size() != 1 ||
-              op.evicted.front() != items.front()) {
+              !front_is(op.evicted.front())) {
             return false;
           }
           pop_front();
-          items.push_back(op.value);
+          items.push_back({op.value, false});
           return true;
         case WhenFull::drop_newest:
           return op.result == PushResult::dropped_newest && op.evicted.empty();
@@ -216,12 +298,12 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state) {
     case OpKind::try_push:
       if (state.closed || full) return !op.ok;
       if (!op.ok) return false;
-      items.push_back(op.value);
+      items.push_back({op.value, false});
       return true;
     case OpKind::pop:
     case OpKind::try_pop:
       if (items.empty()) return !op.popped && (op.kind == OpKind::try_pop || state.closed);
-      if (!op.popped || *op.popped != items.front()) return false;
+      if (!op.popped || !front_is(*op.popped)) return false;
       pop_front();
       return true;
     case OpKind::close: state.closed = true; return true;
@@ -258,8 +340,9 @@ struct Configuration {
 struct ConfigurationHash {
   std::size_t operator()(const Configuration& c) const noexcept {
     std::size_t h = c.placed.hash() ^ (c.state.closed ? 0x5bd1e995U : 0U);
-    for (int item : c.state.items) {
-      h = (h ^ static_cast<std::size_t>(static_cast<unsigned>(item))) * 0x100000001B3ULL;
+    for (const Entry& e : c.state.items) {
+      const auto v = static_cast<std::size_t>(static_cast<unsigned>(e.value)) * 2 + e.hole;
+      h = (h ^ v) * 0x100000001B3ULL;
     }
     return h;
   }
@@ -274,7 +357,8 @@ class Search {
       return a.invoke != b.invoke ? a.invoke < b.invoke : a.kind < b.kind;
     });
     // Re-link `after` to the sorted positions: the steps of one push share an interval and
-    // keep their relative order (evict steps in eviction order, then finish).
+    // keep their relative order (evict steps in eviction order, then finish or whole, then
+    // settle).
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       steps_[i].after = -1;
       for (std::size_t j = i; j-- > 0;) {
@@ -291,7 +375,13 @@ class Search {
     Configuration start;
     const bool found = dfs(start, 0);
     result.configurations = seen_.size();
-    if (found) return result;
+    if (found) {
+      result.holes = static_cast<std::size_t>(
+          std::count_if(order_.begin(), order_.end(), [&](const Placed& p) {
+            return p.choice && p.step != kSkipHole && steps_[p.step].kind != StepKind::settle;
+          }));
+      return result;
+    }
     result.verdict = gave_up_ ? Verdict::gave_up : Verdict::not_linearizable;
     std::ostringstream out;
     out << (gave_up_ ? "gave up after " : "no linearization; explored ") << seen_.size()
@@ -301,17 +391,34 @@ class Search {
       if (std::find(ops.begin(), ops.end(), s.op) == ops.end()) ops.push_back(s.op);
     }
     for (const Op* op : ops) out << "  " << describe(*op) << '\n';
-    out << "longest legal order found (" << deepest_order_.size() << " of " << steps_.size()
+    out << "longest legal order found (" << deepest_depth_ << " of " << steps_.size()
         << " steps):\n";
-    for (std::size_t i : deepest_order_) {
-      out << "  " << describe(*steps_[i].op);
-      if (steps_[i].kind == StepKind::evict) out << "  [evict " << steps_[i].evicted << ']';
-      if (steps_[i].kind == StepKind::finish) out << "  [queue the item]";
+    for (const Placed& p : deepest_order_) {
+      if (p.step == kSkipHole) {
+        out << "  (a running pop or evicting push passes the hole at the front)\n";
+        continue;
+      }
+      const Step& step = steps_[p.step];
+      if (step.kind == StepKind::settle && !p.choice) continue;  // (changes nothing)
+      out << "  " << describe(*step.op);
+      if (step.kind == StepKind::evict) out << "  [evict " << step.evicted << ']';
+      if (step.kind == StepKind::finish) out << "  [queue the item]";
+      if (step.kind == StepKind::settle) out << "  [gives its hole back]";
+      if (step.kind != StepKind::settle && p.choice) out << "  [leaves a hole]";
       out << '\n';
     }
     out << "queue then: [";
     for (std::size_t i = 0; i < deepest_state_.items.size(); ++i) {
-      out << (i ? "," : "") << deepest_state_.items[i];
+      const Entry& e = deepest_state_.items[i];
+      out << (i ? "," : "");
+      if (e.hole) {
+        // Named by the item its push offered.
+        const auto owner = std::find_if(steps_.begin(), steps_.end(),
+                                        [&](const Step& st) { return st.hole == e.value; });
+        out << "hole(" << (owner != steps_.end() ? owner->op->value : e.value) << ')';
+      } else {
+        out << e.value;
+      }
     }
     out << ']' << (deepest_state_.closed ? " closed" : "") << '\n';
     result.message = out.str();
@@ -319,6 +426,36 @@ class Search {
   }
 
  private:
+  /// One entry of the order being built: a step and its choice (see apply()), or
+  /// kSkipHole: a front hole passed.
+  struct Placed {
+    std::size_t step = 0;
+    bool choice = false;
+  };
+  static constexpr std::size_t kSkipHole = std::numeric_limits<std::size_t>::max();
+
+  /// Whether `step` may be applied with either choice, in `state`.
+  bool has_choice(const Step& step, const QueueState& state) const noexcept {
+    if (!step.op->threw || !spec_.holes) return false;
+    switch (step.kind) {
+      case StepKind::whole:
+      case StepKind::finish: return true;
+      case StepKind::settle: return has_hole(state, step.hole);
+      case StepKind::evict: return false;
+    }
+    return false;
+  }
+
+  /// Whether the operation of unplaced `step`, while running, may pass a hole at the front:
+  /// a pop always; a push that evicts when full only when the queue is full, and not once
+  /// it has taken effect (only its settle step is left).
+  bool passes_holes(const Step& step, const QueueState& state) const noexcept {
+    if (step.kind == StepKind::settle) return false;
+    const OpKind kind = step.op->kind;
+    if (kind == OpKind::pop || kind == OpKind::try_pop) return true;
+    return evicts_when_full(spec_, *step.op) && state.items.size() >= spec_.capacity;
+  }
+
   bool dfs(Configuration& config, std::size_t depth) {
     if (depth == steps_.size()) return true;
     if (!seen_.insert(config).second) return false;
@@ -326,7 +463,8 @@ class Search {
       gave_up_ = true;
       return false;
     }
-    if (depth > deepest_order_.size() || deepest_order_.empty()) {
+    if (depth > deepest_depth_ || deepest_order_.empty()) {
+      deepest_depth_ = depth;
       deepest_order_ = order_;
       deepest_state_ = config.state;
     }
@@ -335,20 +473,48 @@ class Search {
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       if (!config.placed.test(i)) min_response = std::min(min_response, steps_[i].response);
     }
+    bool hole_may_go = false;        // whether a running operation may pass a front hole now
+    std::size_t forced = kSkipHole;  // an eligible step that changes nothing, if any
+    for (std::size_t i = 0; i < steps_.size() && steps_[i].invoke < min_response; ++i) {
+      const Step& step = steps_[i];
+      if (config.placed.test(i)) continue;
+      hole_may_go = hole_may_go || passes_holes(step, config.state);
+      if (step.after >= 0 && !config.placed.test(static_cast<std::size_t>(step.after))) continue;
+      // The settle step of a push with no hole changes nothing: placing it as soon as it may
+      // go loses no order (it only stops constraining which steps may go next).
+      if (step.kind == StepKind::settle && !has_hole(config.state, step.hole)) forced = i;
+    }
+    const auto place = [&](std::size_t i, bool choice) {
+      QueueState saved = config.state;
+      if (apply(spec_, steps_[i], config.state, choice)) {
+        config.placed.flip(i);
+        order_.push_back({i, choice});
+        if (dfs(config, depth + 1)) return true;
+        order_.pop_back();
+        config.placed.flip(i);
+      }
+      config.state = std::move(saved);
+      return false;
+    };
+    if (forced != kSkipHole) return place(forced, false);
     for (std::size_t i = 0; i < steps_.size() && steps_[i].invoke < min_response; ++i) {
       const Step& step = steps_[i];
       if (config.placed.test(i)) continue;
       if (step.after >= 0 && !config.placed.test(static_cast<std::size_t>(step.after))) continue;
-      QueueState saved = config.state;
-      if (apply(spec_, step, config.state)) {
-        config.placed.flip(i);
-        order_.push_back(i);
-        if (dfs(config, depth + 1)) return true;
-        order_.pop_back();
-        config.placed.flip(i);
-        if (gave_up_) return false;
-      }
-      config.state = std::move(saved);
+      if (place(i, false)) return true;
+      if (gave_up_) return false;
+      if (has_choice(step, config.state) && place(i, true)) return true;
+      if (gave_up_) return false;
+    }
+    // The front hole goes, passed by a running pop or evicting push, with no step placed.
+    auto& items = config.state.items;
+    if (hole_may_go && !items.empty() && items.front().hole) {
+      const Entry hole = items.front();
+      items.erase(items.begin());
+      order_.push_back({kSkipHole, false});
+      if (dfs(config, depth)) return true;
+      order_.pop_back();
+      items.insert(items.begin(), hole);
     }
     return false;
   }
@@ -357,8 +523,9 @@ class Search {
   std::vector<Step> steps_;
   std::size_t budget_;
   std::unordered_set<Configuration, ConfigurationHash> seen_;
-  std::vector<std::size_t> order_;
-  std::vector<std::size_t> deepest_order_;
+  std::vector<Placed> order_;
+  std::vector<Placed> deepest_order_;
+  std::size_t deepest_depth_ = 0;
   QueueState deepest_state_;
   bool gave_up_ = false;
 };
@@ -371,15 +538,20 @@ class Search {
 inline CheckResult check(const History& history, const Spec& spec, std::size_t budget = 2'000'000) {
   std::vector<detail::Step> steps;
   steps.reserve(history.size() + 8);
-  for (const Op& op : history) {
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Op& op = history[i];
+    const int hole = static_cast<int>(i);  // names the hole a push that threw may leave
     const bool evicting = op.kind == OpKind::push || op.kind == OpKind::force_push;
     if (spec.evictions == Evictions::stepwise && evicting && !op.evicted.empty()) {
       for (int item : op.evicted) {
-        steps.push_back({&op, detail::StepKind::evict, item, -1, op.invoke, op.response});
+        steps.push_back({&op, detail::StepKind::evict, item, -1, op.invoke, op.response, hole});
       }
-      steps.push_back({&op, detail::StepKind::finish, 0, -1, op.invoke, op.response});
+      steps.push_back({&op, detail::StepKind::finish, 0, -1, op.invoke, op.response, hole});
     } else {
-      steps.push_back({&op, detail::StepKind::whole, 0, -1, op.invoke, op.response});
+      steps.push_back({&op, detail::StepKind::whole, 0, -1, op.invoke, op.response, hole});
+    }
+    if (op.threw) {
+      steps.push_back({&op, detail::StepKind::settle, 0, -1, op.invoke, op.response, hole});
     }
   }
   if (steps.size() > detail::StepSet::kMaxSteps) {

@@ -6,6 +6,11 @@
 // releases them together, and stamps every call with the shared atomic clock before and
 // after it. Every item is a distinct int, so the checker can tell items apart. Random
 // busy-waits between calls shift the threads against each other from round to round.
+//
+// A plan may also mark push calls as failing: their item is a FallibleItem whose copy, move
+// or emplace-construction throws, so the push throws from inside the queue (after claiming
+// its slot, and after evicting, if it evicts). The history records such a call as a push
+// that threw, with what the eviction handler got during it.
 #pragma once
 
 #include <atomic>
@@ -21,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -55,6 +61,63 @@ enum class Call : std::uint8_t {
 
 inline constexpr bool is_push(Call c) noexcept { return c <= Call::force_push; }
 
+/// Thrown by a FallibleItem marked to fail when it is copied, moved or emplaced.
+struct ItemConstructionFailed : std::runtime_error {
+  ItemConstructionFailed() : std::runtime_error("bq::lin: item construction failed") {}
+};
+
+/// An int that can be marked to fail: copying or moving a marked item throws, and so does
+/// emplacing one with the Fail tag. A marked item therefore never gets into a queue, and an
+/// unmarked one (the only kind ever queued) never throws, so pops and evictions cannot.
+class FallibleItem {
+ public:
+  struct Fail {};
+
+  explicit FallibleItem(int value) noexcept : value_(value) {}
+  FallibleItem(int, Fail) { throw ItemConstructionFailed(); }
+  FallibleItem(const FallibleItem& other) : value_(other.value_), fails_(other.fails_) {
+    if (fails_) throw ItemConstructionFailed();
+  }
+  // Not noexcept: moving a marked item throws (so push(T&&) fails like push(const T&)).
+  FallibleItem(FallibleItem&& other) : value_(other.value_), fails_(other.fails_) {
+    if (fails_) throw ItemConstructionFailed();
+  }
+  FallibleItem& operator=(const FallibleItem&) = delete;
+  ~FallibleItem() = default;
+
+  /// Returns an item whose copies and moves throw (built in place, so it needs neither).
+  static FallibleItem failing(int value) noexcept { return FallibleItem(value, true); }
+
+  [[nodiscard]] int value() const noexcept { return value_; }
+
+ private:
+  FallibleItem(int value, bool fails) noexcept : value_(value), fails_(fails) {}
+
+  int value_;
+  bool fails_ = false;
+};
+
+/// How the harness makes and reads the items of a queue of T (int or FallibleItem).
+template <class T>
+struct Items;
+
+template <>
+struct Items<int> {
+  static constexpr bool can_fail = false;
+  static int make(int value, bool /*fails: never planned for int*/) { return value; }
+  static int value(int item) noexcept { return item; }
+};
+
+template <>
+struct Items<FallibleItem> {
+  static constexpr bool can_fail = true;
+  static FallibleItem make(int value, bool fails) {
+    if (fails) return FallibleItem::failing(value);  // (a prvalue: never copied or moved)
+    return FallibleItem(value);
+  }
+  static int value(const FallibleItem& item) noexcept { return item.value(); }
+};
+
 /// Returns the name of `call` as the message of a failure shows it.
 inline const char* label(Call call) noexcept {
   switch (call) {
@@ -88,6 +151,14 @@ struct Plan {
   int prefill = 0;                            ///< Items try_pushed before the threads start.
   std::vector<std::vector<Call>> scripts;     ///< One per thread.
   std::vector<std::vector<unsigned>> pauses;  ///< Busy-wait iterations before each call.
+  /// Per thread, per call: whether a push's item fails (throws when copied, moved or
+  /// emplaced). Empty, or shorter than a script: no failing items there.
+  std::vector<std::vector<bool>> failing;
+
+  /// Returns whether call `i` of thread `t` pushes a failing item.
+  [[nodiscard]] bool fails(std::size_t t, std::size_t i) const noexcept {
+    return t < failing.size() && i < failing[t].size() && failing[t][i];
+  }
 };
 
 /// What calls a plan may contain.
@@ -98,6 +169,8 @@ struct PlanShape {
   std::size_t max_calls = 6;
   bool spsc = false;       ///< Thread 0 only pushes, thread 1 only pops, thread 2 may close.
   bool force_push = true;  ///< Whether force_push may appear.
+  /// Percent of push calls whose item fails (needs a queue of FallibleItem); 0: none.
+  unsigned failing_percent = 0;
 };
 
 /// Returns a random plan of the given shape. A blocking pop() appears only in a round where
@@ -172,6 +245,15 @@ Plan random_plan(const PlanShape& shape, Rng& rng) {
       plan.pauses[t].push_back(pick(0, 3) == 0 ? 0U : static_cast<unsigned>(pick(0, 400)));
     }
   }
+  // Drawn last, and only when asked for, so plans without failing items stay as they were.
+  if (shape.failing_percent > 0) {
+    plan.failing.resize(shape.threads);
+    for (std::size_t t = 0; t < shape.threads; ++t) {
+      for (Call call : plan.scripts[t]) {
+        plan.failing[t].push_back(is_push(call) && pick(0, 99) < shape.failing_percent);
+      }
+    }
+  }
   return plan;
 }
 
@@ -182,7 +264,9 @@ inline std::string describe(const Plan& plan) {
                      std::to_string(plan.prefill) + "\n";
   for (std::size_t t = 0; t < plan.scripts.size(); ++t) {
     text += "  t" + std::to_string(t) + ":";
-    for (Call call : plan.scripts[t]) text += std::string(" ") + label(call);
+    for (std::size_t i = 0; i < plan.scripts[t].size(); ++i) {
+      text += std::string(" ") + label(plan.scripts[t][i]) + (plan.fails(t, i) ? "[fails]" : "");
+    }
     text += '\n';
   }
   return text;
@@ -201,9 +285,12 @@ inline void pause(unsigned iterations) {
 }  // namespace detail
 
 /// Returns an eviction handler that records each evicted item in the running Op.
-inline auto recording_handler() {
-  return [](int&& item) {
-    if (detail::eviction_sink != nullptr) detail::eviction_sink->evicted.push_back(item);
+template <class T = int>
+auto recording_handler() {
+  return [](T&& item) {
+    if (detail::eviction_sink != nullptr) {
+      detail::eviction_sink->evicted.push_back(Items<T>::value(item));
+    }
   };
 }
 
@@ -212,101 +299,124 @@ inline auto recording_handler() {
 template <class Q>
 inline constexpr bool supports_force_push = true;
 
-/// Runs `call` on `q` with item `value`, filling in the outputs of `op`.
+/// Runs `call` on `q` with item `value` (an item that fails if `fails`), filling in the
+/// outputs of `op`. A push whose item's construction throws is recorded with `threw` set.
 template <class Q>
-void run_call(Q& q, Call call, int value, Op& op) {
+void run_call(Q& q, Call call, int value, Op& op, bool fails = false) {
   using namespace std::chrono_literals;
   using clock = std::chrono::steady_clock;
+  using T = typename Q::value_type;
+  using I = Items<T>;
+  const auto item = [&] { return I::make(value, fails); };
+  const auto popped = [](std::optional<T> out) -> std::optional<int> {
+    if (!out) return std::nullopt;
+    return I::value(*out);
+  };
   op.label = label(call);
   op.value = value;
   detail::eviction_sink = &op;
-  switch (call) {
-    case Call::push:
-      op.kind = OpKind::push;
-      op.result = q.push(int{value});
-      break;
-    case Call::push_copy:
-      op.kind = OpKind::push;
-      op.result = q.push(value);
-      break;
-    case Call::emplace:
-      op.kind = OpKind::push;
-      op.result = q.emplace(value);
-      break;
-    case Call::push_for_zero:
-      op.kind = OpKind::push;
-      op.result = q.push_for(int{value}, 0ms);
-      break;
-    case Call::push_for_negative:
-      op.kind = OpKind::push;
-      op.result = q.push_for(int{value}, -5ms);
-      break;
-    case Call::push_for_short:
-      op.kind = OpKind::push;
-      op.result = q.push_for(int{value}, 200us);
-      break;
-    case Call::push_until_past:
-      op.kind = OpKind::push;
-      op.result = q.push_until(int{value}, clock::now() - 1s);
-      break;
-    case Call::push_until_short:
-      op.kind = OpKind::push;
-      op.result = q.push_until(int{value}, clock::now() + 200us);
-      break;
-    case Call::try_push:
-      op.kind = OpKind::try_push;
-      op.ok = q.try_push(int{value});
-      break;
-    case Call::try_emplace:
-      op.kind = OpKind::try_push;
-      op.ok = q.try_emplace(value);
-      break;
-    case Call::force_push: {
-      op.kind = OpKind::force_push;
-      if constexpr (supports_force_push<Q>) {
-        auto r = q.force_push(int{value});
-        op.result = r.result;
-        // The returned item was the first one evicted; any later ones (when another producer
-        // took the freed slot) went to the handler, which has appended them already.
-        if (r.evicted) op.evicted.insert(op.evicted.begin(), *r.evicted);
-      } else {
-        op.kind = OpKind::push;  // Not reached: plans for such queues have no force_push.
-        op.result = q.push(int{value});
+  try {
+    switch (call) {
+      case Call::push:
+        op.kind = OpKind::push;
+        op.result = q.push(item());
+        break;
+      case Call::push_copy: {
+        op.kind = OpKind::push;
+        const T copied = item();
+        op.result = q.push(copied);
+        break;
       }
-      break;
+      case Call::emplace:
+        op.kind = OpKind::push;
+        if constexpr (I::can_fail) {
+          op.result = fails ? q.emplace(value, typename T::Fail{}) : q.emplace(value);
+        } else {
+          op.result = q.emplace(value);
+        }
+        break;
+      case Call::push_for_zero:
+        op.kind = OpKind::push;
+        op.result = q.push_for(item(), 0ms);
+        break;
+      case Call::push_for_negative:
+        op.kind = OpKind::push;
+        op.result = q.push_for(item(), -5ms);
+        break;
+      case Call::push_for_short:
+        op.kind = OpKind::push;
+        op.result = q.push_for(item(), 200us);
+        break;
+      case Call::push_until_past:
+        op.kind = OpKind::push;
+        op.result = q.push_until(item(), clock::now() - 1s);
+        break;
+      case Call::push_until_short:
+        op.kind = OpKind::push;
+        op.result = q.push_until(item(), clock::now() + 200us);
+        break;
+      case Call::try_push:
+        op.kind = OpKind::try_push;
+        op.ok = q.try_push(item());
+        break;
+      case Call::try_emplace:
+        op.kind = OpKind::try_push;
+        if constexpr (I::can_fail) {
+          op.ok = fails ? q.try_emplace(value, typename T::Fail{}) : q.try_emplace(value);
+        } else {
+          op.ok = q.try_emplace(value);
+        }
+        break;
+      case Call::force_push: {
+        op.kind = OpKind::force_push;
+        if constexpr (supports_force_push<Q>) {
+          auto r = q.force_push(item());
+          op.result = r.result;
+          // The returned item was the first one evicted; any later ones (when another
+          // producer took the freed slot) went to the handler, which has appended them
+          // already. (If the push throws, its victim goes to the handler too.)
+          if (r.evicted) op.evicted.insert(op.evicted.begin(), I::value(*r.evicted));
+        } else {
+          op.kind = OpKind::push;  // Not reached: plans for such queues have no force_push.
+          op.result = q.push(item());
+        }
+        break;
+      }
+      case Call::pop:
+        op.kind = OpKind::pop;
+        op.popped = popped(q.pop());
+        break;
+      case Call::try_pop:
+        op.kind = OpKind::try_pop;
+        op.popped = popped(q.try_pop());
+        break;
+      case Call::pop_for_zero:
+        op.kind = OpKind::try_pop;
+        op.popped = popped(q.pop_for(0ms));
+        break;
+      case Call::pop_for_negative:
+        op.kind = OpKind::try_pop;
+        op.popped = popped(q.pop_for(-5ms));
+        break;
+      case Call::pop_for_short:
+        op.kind = OpKind::try_pop;
+        op.popped = popped(q.pop_for(200us));
+        break;
+      case Call::pop_until_past:
+        op.kind = OpKind::try_pop;
+        op.popped = popped(q.pop_until(clock::now() - 1s));
+        break;
+      case Call::pop_until_short:
+        op.kind = OpKind::try_pop;
+        op.popped = popped(q.pop_until(clock::now() + 200us));
+        break;
+      case Call::close:
+        op.kind = OpKind::close;
+        q.close();
+        break;
     }
-    case Call::pop:
-      op.kind = OpKind::pop;
-      op.popped = q.pop();
-      break;
-    case Call::try_pop:
-      op.kind = OpKind::try_pop;
-      op.popped = q.try_pop();
-      break;
-    case Call::pop_for_zero:
-      op.kind = OpKind::try_pop;
-      op.popped = q.pop_for(0ms);
-      break;
-    case Call::pop_for_negative:
-      op.kind = OpKind::try_pop;
-      op.popped = q.pop_for(-5ms);
-      break;
-    case Call::pop_for_short:
-      op.kind = OpKind::try_pop;
-      op.popped = q.pop_for(200us);
-      break;
-    case Call::pop_until_past:
-      op.kind = OpKind::try_pop;
-      op.popped = q.pop_until(clock::now() - 1s);
-      break;
-    case Call::pop_until_short:
-      op.kind = OpKind::try_pop;
-      op.popped = q.pop_until(clock::now() + 200us);
-      break;
-    case Call::close:
-      op.kind = OpKind::close;
-      q.close();
-      break;
+  } catch (const ItemConstructionFailed&) {
+    op.threw = true;  // op.kind was set before the call; op.evicted has what the handler got
   }
   detail::eviction_sink = nullptr;
 }
@@ -343,7 +453,7 @@ class Recorder {
     config.capacity = plan.capacity;
     config.block_timeout = plan.block_timeout;
     if (configure_) configure_(config);
-    queue_ = std::make_unique<Q>(config, recording_handler());
+    queue_ = std::make_unique<Q>(config, recording_handler<typename Q::value_type>());
     plan_ = &plan;
     clock_.store(0);
     History history;
@@ -396,7 +506,7 @@ class Recorder {
         op.thread = static_cast<int>(t);
         const int value = static_cast<int>(t) * 100 + static_cast<int>(i) + 1;
         op.invoke = clock_.fetch_add(1);
-        run_call(*queue_, script[i], value, op);
+        run_call(*queue_, script[i], value, op, plan_->fails(t, i));
         op.response = clock_.fetch_add(1);
         ops.push_back(std::move(op));
       }

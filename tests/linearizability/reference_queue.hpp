@@ -6,7 +6,9 @@
 // wrappers in test_linearizability.cpp wrap it as well as the real queue. It follows the
 // same contract as bq::BoundedQueue, including the one that matters for the checker: the
 // eviction handler is called outside the lock before the new item is queued, so evictions
-// are steps of their own (lin::Evictions::stepwise).
+// are steps of their own (lin::Evictions::stepwise). An item whose construction throws
+// leaves no trace (no hole: the deque either holds it or not), except that an eviction made
+// before it stands.
 #pragma once
 
 #include <chrono>
@@ -93,7 +95,7 @@ class ReferenceQueue {
   }
 
   RefForcePushResult<T> force_push(T&& item) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (closed_) {
       ++rejected_closed_;
       return {PushResult::closed, std::nullopt};
@@ -105,7 +107,15 @@ class ReferenceQueue {
       ++dropped_oldest_;
       out.result = PushResult::replaced_oldest;
     }
-    queue_locked(std::move(item));
+    try {
+      queue_locked(std::move(item));
+    } catch (...) {
+      // The eviction stands, and the victim has no way back but the handler (as in
+      // bq::BoundedQueue), which runs outside the lock.
+      lock.unlock();
+      if (out.evicted && on_evict_) on_evict_(std::move(*out.evicted));
+      throw;
+    }
     return out;
   }
 
