@@ -9,8 +9,6 @@
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
-#elif defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
 #endif
 
 // BQ_ALWAYS_INLINE forces inlining of the few small functions on the push/pop
@@ -89,7 +87,7 @@ inline void cpu_relax() noexcept {
 #elif defined(_MSC_VER) && !defined(__clang__) && defined(_M_ARM64)
   __yield();
 #elif defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
+  __builtin_ia32_pause();  // _mm_pause() without <immintrin.h>, which costs ~0.2 s per TU
 #elif defined(__aarch64__) || defined(__arm__)
   asm volatile("yield" ::: "memory");
 #endif
