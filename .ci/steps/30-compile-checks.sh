@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Compile-only checks (issue "portability"), each fast:
+#   1. every public header on its own, twice included, with clang++
+#      -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror, against libstdc++ and
+#      libc++ (the standard library of macOS);
+#   2. the core header without exceptions: tests/compile/no_exceptions.cpp built
+#      with -fno-exceptions by g++ and clang++ and run; its "bad-config" mode must
+#      abort with the error message on stderr.
+# Prints "compile-checks: N passed, M failed" and fails if any check failed.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+"$repo/scripts/install-deps.sh" --platforms  # libc++ (nothing to do when installed)
+work="$(mktemp -d "${TMPDIR:-/tmp}/bq-compile-checks.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+check() {  # <description> <command...>
+  local what="$1"
+  shift
+  if "$@" >"$work/log" 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $what"
+    head -n 40 "$work/log"
+  fi
+}
+
+warnings=(-std=c++20 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror)
+for header in "$repo"/include/bq/*.hpp; do
+  name="bq/$(basename "$header")"
+  printf '#include <%s>\n#include <%s>\n' "$name" "$name" >"$work/one.cpp"
+  for stdlib in libstdc++ libc++; do
+    check "$name with clang++ -stdlib=$stdlib" \
+      clang++ "${warnings[@]}" -stdlib="$stdlib" -I"$repo/include" -fsyntax-only "$work/one.cpp"
+  done
+done
+
+for cxx in g++ clang++; do
+  check "no_exceptions.cpp with $cxx -fno-exceptions" \
+    "$cxx" "${warnings[@]}" -fno-exceptions -I"$repo/include" \
+    "$repo/tests/compile/no_exceptions.cpp" -o "$work/no_exceptions" -pthread
+  check "no_exceptions ($cxx) runs" "$work/no_exceptions"
+  # bad-config must abort (SIGABRT: 134 from the shell) with the message on stderr.
+  aborts_with_message() {
+    local status=0
+    "$work/no_exceptions" bad-config 2>"$work/stderr" || status=$?
+    cat "$work/stderr"
+    [[ $status -eq 134 ]] && grep -q "capacity 0 is invalid" "$work/stderr"
+  }
+  check "no_exceptions ($cxx) aborts with the message for a bad config" aborts_with_message
+done
+
+echo "compile-checks: $passed passed, $failed failed"
+((failed == 0))
