@@ -42,10 +42,10 @@
 // what would throw (a ConfigError, an invalid capacity) prints its message on
 // stderr and calls std::abort(), the way nlohmann::json's JSON_NOEXCEPTION does,
 // and the try/catch blocks that clean up after a throwing item constructor
-// disappear (nothing can throw). Define BQ_NO_EXCEPTIONS to choose this mode
-// in a build that has exceptions.
-#if !defined(BQ_NO_EXCEPTIONS) && \
-    (defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND))
+// disappear (nothing can throw). The mode follows the compiler's flag only: in
+// a build with exceptions an item constructor may throw, and those blocks are
+// what keeps the queue consistent when it does.
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
 #define BQ_TRY try
 #define BQ_CATCH(declaration) catch (declaration)
 #define BQ_RETHROW throw
