@@ -767,20 +767,26 @@ class BrokenQueue {
   std::atomic<int> stash_{0};  // items are > 0
 };
 
-template <Fault kFault>
-void require_caught(const char* what) {
-  using Q = BrokenQueue<Subject<bq::DropNewest>, kFault>;
+/// Checks that histories of the broken queue Q (2 and 3 threads, up to 2000 each) show a
+/// violation of `spec`: the checker catches what Q breaks.
+template <class Q>
+void require_caught(const char* what, PlanShape shape, const Spec& spec,
+                    const std::function<void(bq::QueueConfig&)>& configure, std::uint64_t seed) {
   std::string failure;
   std::size_t violations = 0;
   for (std::size_t threads : {2U, 3U}) {
-    PlanShape shape;
     shape.threads = threads;
-    violations += count_violations<Q>(shape, 2000, Spec{0, kDrop, Evictions::stepwise}, {},
-                                      99 + threads, failure, true);
+    violations += count_violations<Q>(shape, 2000, spec, configure, seed + threads, failure, true);
   }
   INFO(what << ": first violation found:\n" << failure);
   CHECK(violations >= 1);
   CHECK_FALSE(failure.empty());
+}
+
+template <Fault kFault>
+void require_caught(const char* what) {
+  require_caught<BrokenQueue<Subject<bq::DropNewest>, kFault>>(
+      what, PlanShape{}, Spec{0, kDrop, Evictions::stepwise}, {}, 99);
 }
 
 }  // namespace
@@ -879,19 +885,10 @@ class BreaksOnThrow {
 /// `Case`'s policy, until the checker rejects a history; requires that it does.
 template <class Case, ThrowFault kFault>
 void require_caught_on_throw(const char* what) {
-  using Q = BreaksOnThrow<Subject<typename Case::policy, FallibleItem>, kFault>;
-  std::string failure;
-  std::size_t violations = 0;
-  for (std::size_t threads : {2U, 3U}) {
-    PlanShape shape;
-    shape.threads = threads;
-    shape.failing_percent = kFailingPercent;
-    violations += count_violations<Q>(shape, 2000, documented(Case::when_full), Case::configure,
-                                      199 + threads, failure, true);
-  }
-  INFO(what << ": first violation found:\n" << failure);
-  CHECK(violations >= 1);
-  CHECK_FALSE(failure.empty());
+  PlanShape shape;
+  shape.failing_percent = kFailingPercent;
+  require_caught<BreaksOnThrow<Subject<typename Case::policy, FallibleItem>, kFault>>(
+      what, shape, documented(Case::when_full), Case::configure, 199);
 }
 
 }  // namespace
