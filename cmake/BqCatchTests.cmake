@@ -5,6 +5,8 @@
 # own catch_discover_tests, which lists the tests in a POST_BUILD step, the listing
 # runs when ctest starts: a binary that cannot run (say, a sanitizer runtime that
 # refuses this kernel's memory layout) yields a failing test, not a broken build.
+# A cross-compiled binary is listed and run through the target's
+# CROSSCOMPILING_EMULATOR (from CMAKE_CROSSCOMPILING_EMULATOR, e.g. wine or qemu).
 include_guard(GLOBAL)
 
 set(_BQ_CATCH_ADD_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/BqCatchTestsAdd.cmake")
@@ -15,6 +17,10 @@ function(bq_catch_discover_tests target)
     set(arg_TIMEOUT 300)
   endif()
   set(_env "${arg_ENVIRONMENT}")
+  set(_emulator "")
+  if(CMAKE_CROSSCOMPILING)
+    get_property(_emulator TARGET ${target} PROPERTY CROSSCOMPILING_EMULATOR)
+  endif()
 
   get_property(_multi_config GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
   if(_multi_config)
@@ -30,6 +36,7 @@ set(BQ_CATCH_EXECUTABLE [==[$<TARGET_FILE:${target}>]==])
 set(BQ_CATCH_WORKING_DIRECTORY [==[${CMAKE_CURRENT_BINARY_DIR}]==])
 set(BQ_CATCH_TIMEOUT [==[${arg_TIMEOUT}]==])
 set(BQ_CATCH_ENVIRONMENT [==[${_env}]==])
+set(BQ_CATCH_EMULATOR [==[${_emulator}]==])
 include([==[${_BQ_CATCH_ADD_SCRIPT}]==])
 ")
   set(_ctest_include "${CMAKE_CURRENT_BINARY_DIR}/${target}-include.cmake")

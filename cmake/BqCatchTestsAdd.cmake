@@ -1,13 +1,15 @@
 # Run by ctest (through TEST_INCLUDE_FILES) to register each test case of a
 # Catch2 v2 binary; see BqCatchTests.cmake. Inputs: BQ_CATCH_TARGET,
-# BQ_CATCH_EXECUTABLE, BQ_CATCH_WORKING_DIRECTORY, BQ_CATCH_TIMEOUT, BQ_CATCH_ENVIRONMENT.
+# BQ_CATCH_EXECUTABLE, BQ_CATCH_WORKING_DIRECTORY, BQ_CATCH_TIMEOUT, BQ_CATCH_ENVIRONMENT,
+# BQ_CATCH_EMULATOR (a command line that runs the executable, for cross builds; usually
+# empty).
 cmake_policy(PUSH)
 cmake_policy(VERSION 3.23)  # ctest reads this with no policies set; we need IN_LIST
 
 
 if(NOT EXISTS "${BQ_CATCH_EXECUTABLE}")
   # Not built yet: one test that fails and says so.
-  add_test("${BQ_CATCH_TARGET}_NOT_BUILT" "${BQ_CATCH_EXECUTABLE}")
+  add_test("${BQ_CATCH_TARGET}_NOT_BUILT" ${BQ_CATCH_EMULATOR} "${BQ_CATCH_EXECUTABLE}")
   cmake_policy(POP)
   return()
 endif()
@@ -16,7 +18,7 @@ endif()
 # Catch2 v2 exits with the number of tests listed (mod 256), so any number is
 # success; a signal (a crash, a sanitizer abort) is a string.
 function(_bq_catch_list out_var)
-  execute_process(COMMAND "${BQ_CATCH_EXECUTABLE}" ${ARGN} --list-test-names-only
+  execute_process(COMMAND ${BQ_CATCH_EMULATOR} "${BQ_CATCH_EXECUTABLE}" ${ARGN} --list-test-names-only
                   WORKING_DIRECTORY "${BQ_CATCH_WORKING_DIRECTORY}"
                   OUTPUT_VARIABLE _out ERROR_VARIABLE _err RESULT_VARIABLE _rc)
   if(NOT _rc MATCHES "^[0-9]+$")
@@ -46,20 +48,20 @@ _bq_catch_list(_bq_names)
 if(_bq_names STREQUAL "_BQ_LIST_FAILED")
   # The binary cannot even list its tests: run the listing as a test so ctest
   # reports the failure and its output.
-  add_test("${BQ_CATCH_TARGET}_cannot_list_tests" "${BQ_CATCH_EXECUTABLE}" --list-test-names-only)
+  add_test("${BQ_CATCH_TARGET}_cannot_list_tests" ${BQ_CATCH_EMULATOR} "${BQ_CATCH_EXECUTABLE}" --list-test-names-only)
   cmake_policy(POP)
   return()
 endif()
 if(_bq_names STREQUAL "")
   # No test cases (e.g. no tests/test_*.cpp yet): run the empty binary once so
   # the suite is visibly empty rather than silently absent.
-  add_test("${BQ_CATCH_TARGET}_has_no_tests" "${BQ_CATCH_EXECUTABLE}")
+  add_test("${BQ_CATCH_TARGET}_has_no_tests" ${BQ_CATCH_EMULATOR} "${BQ_CATCH_EXECUTABLE}")
   cmake_policy(POP)
   return()
 endif()
 
 # Tags become labels: list the tags, then the tests carrying each tag.
-execute_process(COMMAND "${BQ_CATCH_EXECUTABLE}" --list-tags
+execute_process(COMMAND ${BQ_CATCH_EMULATOR} "${BQ_CATCH_EXECUTABLE}" --list-tags
                 WORKING_DIRECTORY "${BQ_CATCH_WORKING_DIRECTORY}"
                 OUTPUT_VARIABLE _bq_tags_out ERROR_QUIET)
 string(REGEX MATCHALL "\n +[0-9]+  \\[[^\n]*" _bq_tag_lines "${_bq_tags_out}")
@@ -94,7 +96,7 @@ foreach(_bq_encoded IN LISTS _bq_names)
   endforeach()
   # --warn NoTests: if the spec ever fails to match, the test fails instead of
   # passing vacuously.
-  add_test("${_bq_name}" "${BQ_CATCH_EXECUTABLE}" "${_bq_spec}" --warn NoTests)
+  add_test("${_bq_name}" ${BQ_CATCH_EMULATOR} "${BQ_CATCH_EXECUTABLE}" "${_bq_spec}" --warn NoTests)
   set_tests_properties("${_bq_name}" PROPERTIES
     LABELS "${_bq_labels}"
     TIMEOUT "${BQ_CATCH_TIMEOUT}"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package bq's build, tests, demo, benchmarks and CI use.
 #
-#   scripts/install-deps.sh            install what is missing (apt-get; as root or via sudo)
-#   scripts/install-deps.sh --check    only report what is missing (exit 1 if anything is)
+#   scripts/install-deps.sh              install what is missing (apt-get; as root or via sudo)
+#   scripts/install-deps.sh --check      only report what is missing (exit 1 if anything is)
+#   scripts/install-deps.sh --platforms  also the other platforms' toolchains and runners, for
+#                                        scripts/test-platform.sh (combines with --check)
 #
 # Nothing is downloaded when everything is installed already. Not root and no
 # password-less sudo, or not a Debian-like system: prints what to install and
@@ -19,6 +21,24 @@ packages=(
   prometheus                                      # promtool checks the Prometheus export
   python3                                         # bench/report.py, JSON checks
 )
+
+# Only with --platforms (scripts/test-platform.sh): libc++, and cross compilers with
+# the emulators that run their tests on this machine. Not for every user: ~1 GB.
+platform_packages=(
+  libc++-14-dev libc++abi-14-dev                  # libcxx: clang++ -stdlib=libc++
+  g++-mingw-w64-x86-64-posix wine64               # mingw: Windows x86-64, run under wine
+  g++-aarch64-linux-gnu qemu-user                 # aarch64: static binaries under qemu-aarch64
+)
+
+check=0
+for arg in "$@"; do
+  case "$arg" in
+    --check) check=1 ;;
+    --platforms) packages+=("${platform_packages[@]}") ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
 
 if [[ "${BQ_SKIP_DEPS:-0}" == 1 ]]; then
   echo "install-deps: BQ_SKIP_DEPS=1, skipping"
@@ -43,7 +63,7 @@ if ((${#missing[@]} == 0)); then
   exit 0
 fi
 echo "install-deps: missing: ${missing[*]}"
-if [[ "${1:-}" == "--check" ]]; then
+if ((check)); then
   exit 1
 fi
 

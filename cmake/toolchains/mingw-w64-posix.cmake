@@ -1,0 +1,41 @@
+# Windows x86-64 with MinGW-w64 g++, posix thread model (std::thread, std::mutex), on a
+# Debian build machine (g++-mingw-w64-x86-64-posix); tests run under wine64 (wine64).
+#
+#   cmake -S . -B build/mingw --toolchain cmake/toolchains/mingw-w64-posix.cmake \
+#         -DBQ_FMT_HEADER_ONLY=ON
+#
+# scripts/test-platform.sh mingw does this, builds the tests and runs them with ctest.
+# Executables are linked -static (libstdc++, libgcc, winpthread): wine needs no DLL path.
+# Wine keeps its state in <build>/wine-prefix (set WINEPREFIX before configuring to use
+# another); the first start there takes a minute.
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_SYSTEM_PROCESSOR x86_64)
+
+set(_bq_triple x86_64-w64-mingw32)
+set(CMAKE_C_COMPILER ${_bq_triple}-gcc-posix)
+set(CMAKE_CXX_COMPILER ${_bq_triple}-g++-posix)
+set(CMAKE_RC_COMPILER ${_bq_triple}-windres)
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+
+# Libraries and headers of the target platform only, except packages: the build
+# machine's Catch2 and {fmt} CMake packages describe header-only, architecture-
+# independent code (bq keeps the build machine's include directory out of the
+# search path: see _bq_host_headers in cmake/BqDependencies.cmake).
+set(CMAKE_FIND_ROOT_PATH /usr/${_bq_triple})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+
+# ctest runs the tests (and lists them) through wine; WINEDEBUG=-all silences wine's
+# diagnostics, and the empty mscoree/mshtml overrides skip its Mono and Gecko installers.
+find_program(BQ_WINE64 NAMES wine64 PATHS /usr/lib/wine DOC "wine64, to run the Windows tests")
+if(BQ_WINE64)
+  if(DEFINED ENV{WINEPREFIX})
+    set(_bq_wine_prefix "$ENV{WINEPREFIX}")
+  else()
+    set(_bq_wine_prefix "${CMAKE_BINARY_DIR}/wine-prefix")
+  endif()
+  set(CMAKE_CROSSCOMPILING_EMULATOR env "WINEPREFIX=${_bq_wine_prefix}" WINEDEBUG=-all
+      "WINEDLLOVERRIDES=mscoree,mshtml=" "${BQ_WINE64}")
+endif()
