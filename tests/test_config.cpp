@@ -3,9 +3,12 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <clocale>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 using namespace std::chrono_literals;
@@ -154,16 +157,92 @@ TEST_CASE("parse_config rejects a zero monitor_interval", "[config]") {
 }
 
 TEST_CASE("parse_config rejects warn_utilization outside (0, 1] or not a number", "[config]") {
-  for (const char* bad : {"0", "1.0001", "-0.5", "2", "nan", "inf", "1e999", "1e-999"}) {
+  for (const char* bad :
+       {"0", "1.0001", "-0.5", "2", "nan", "inf", "1e999", "-1e-999", "0e-5",
+        "0.000e99999999999999999999", "1e99999999999999999999", "-0", "-5e-324"}) {
     INFO(bad);
     const auto message = error_of(std::string("warn_utilization=") + bad);
     CHECK_THAT(message, Catch::Contains(std::string("\"") + bad + "\" is outside (0, 1]"));
   }
-  for (const char* bad : {"high", "80%", "0.8.1", "", ".", "+0.5"}) {
+  for (const char* bad : {"high", "80%", "0.8.1", "", ".", "+0.5", "0x0.8p0", "1e", "1e+"}) {
     INFO(bad);
     CHECK_THAT(error_of(std::string("warn_utilization=") + bad),
                Catch::Contains("is not a number") && Catch::Contains("(0, 1]"));
   }
+}
+
+TEST_CASE("parse_config rejects a warn_utilization too small for a double, saying so", "[config]") {
+  for (const char* bad : {"1e-999", "2e-324", "0.0000001e-320", "1e-99999999999999999999"}) {
+    INFO(bad);
+    CHECK_THAT(error_of(std::string("warn_utilization=") + bad),
+               Catch::Contains(std::string("\"") + bad + "\" is too small") &&
+                   Catch::Contains("5e-324") && Catch::Contains("(0, 1]"));
+  }
+}
+
+TEST_CASE("parse_config reads warn_utilization exactly, down to the smallest subnormal",
+          "[config]") {
+  const auto read = [](const std::string& value) {
+    return bq::parse_config("warn_utilization=" + value).warn_utilization;
+  };
+  constexpr double kMin = std::numeric_limits<double>::denorm_min();
+  CHECK(read("5e-324") == kMin);
+  CHECK(read("4.9406564584124654e-324") == kMin);
+  CHECK(read("3e-324") == kMin);  // Rounds up to the smallest subnormal.
+  CHECK(read("1e-323") == 2 * kMin);
+  CHECK(read("2.2250738585072014e-308") == std::numeric_limits<double>::min());
+  CHECK(read("0.30000000000000004") == 0.1 + 0.2);
+  CHECK(read("0.3") == 0.3);
+  CHECK(read("0.3") != 0.1 + 0.2);
+  CHECK(read("1.00000000000000001") == 1.0);  // Rounds to 1.
+  CHECK(read(".5") == 0.5);
+  CHECK(read("5.E-1") == 0.5);
+  CHECK(read("000.250") == 0.25);
+  CHECK(read("1000e-3") == 1.0);
+  CHECK(read("0.0000000001e10") == 1.0);
+  CHECK(read("2500000000000000000000000000000e-31") == 0.25);
+  // The point 500 places from the digits, the exponent bringing it back.
+  CHECK(read("0." + std::string(500, '0') + "125e+500") == 0.125);
+  CHECK(read("125" + std::string(500, '0') + "e-503") == 0.125);
+}
+
+TEST_CASE("parse_config reads warn_utilization the same under a global locale with a decimal comma",
+          "[config]") {
+  // std::strtod reads the global C locale's decimal point. Whichever of these the
+  // machine has (glibc's names, then Windows'); none on a machine with only C/POSIX.
+  const std::string saved = std::setlocale(LC_NUMERIC, nullptr);
+  const char* used = nullptr;
+  for (const char* name : {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE",
+                           "de-DE", "German_Germany.1252", "French_France.1252"}) {
+    if (std::setlocale(LC_NUMERIC, name) != nullptr &&
+        std::string_view(std::localeconv()->decimal_point) == ",") {
+      used = name;
+      break;
+    }
+  }
+  if (used == nullptr) {
+    std::setlocale(LC_NUMERIC, saved.c_str());
+    WARN("no locale with a decimal comma here: not tested");
+    return;
+  }
+  INFO("global LC_NUMERIC locale " << used);
+  bq::QueueConfig config;
+  config.warn_utilization = 0.1 + 0.2;
+  const bq::QueueConfig read = bq::parse_config(bq::to_string(config));
+  const double exact =
+      bq::parse_config("warn_utilization=4.9406564584124654e-324").warn_utilization;
+  std::string comma_error;
+  try {
+    (void)bq::parse_config("warn_utilization=0,5");
+  } catch (const bq::ConfigError& error) {
+    comma_error = error.what();
+  }
+  const double naive = std::strtod("0.5", nullptr);  // What the parser must not do.
+  std::setlocale(LC_NUMERIC, saved.c_str());
+  CHECK(naive == 0.0);  // Stops at the '.': this locale is in force.
+  CHECK(read == config);
+  CHECK(exact == std::numeric_limits<double>::denorm_min());
+  CHECK_THAT(comma_error, Catch::Contains("\"0\" is outside"));  // ',' separates entries.
 }
 
 TEST_CASE("parse_config quotes control characters and cuts long values in its errors", "[config]") {

@@ -12,11 +12,11 @@
 // ConfigError that quotes the value and says what is allowed.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
-#include <locale>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -161,21 +161,76 @@ namespace detail {
   return i == text.size();
 }
 
+/// Returns the double nearest to `text`, a number is_config_number() accepts,
+/// as the "C" locale reads it whatever the global locale is, rounding what is
+/// too small to 0 and what is too large to infinity.
+/// std::from_chars for double is missing from libc++ before 20, a stream in the
+/// classic locale fails on libc++ when the result is subnormal (5e-324, which
+/// to_string writes), and std::strtod reads the global locale's decimal point
+/// (',' in de_DE). So std::strtod is given the number without its point, the
+/// exponent moved to match ("0.25e-3" becomes "25e-5"): digits, 'e' and signs
+/// read the same in every locale.
+[[nodiscard]] inline double parse_config_double(std::string_view text) {
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.front() != '.' && !is_config_digit(text.front())) {  // inf, infinity or nan
+    const double special = (text.front() | 0x20) == 'n' ? std::numeric_limits<double>::quiet_NaN()
+                                                        : std::numeric_limits<double>::infinity();
+    return negative ? -special : special;
+  }
+  std::string digits;                // The significant digits, without leading zeros.
+  std::int64_t fraction_digits = 0;  // How many of the digits written came after the point.
+  std::size_t i = 0;
+  for (bool after_point = false; i < text.size() && (is_config_digit(text[i]) || text[i] == '.');
+       ++i) {
+    if (text[i] == '.') {
+      after_point = true;
+      continue;
+    }
+    if (after_point) ++fraction_digits;
+    if (!digits.empty() || text[i] != '0') digits += text[i];
+  }
+  // The exponent saturates at +-10^15, far beyond any exponent that a string
+  // which fits in memory can bring back into range.
+  constexpr std::int64_t kExponentLimit = 1'000'000'000'000'000;
+  std::int64_t exponent = 0;
+  if (i < text.size()) {  // 'e' or 'E', then an optional sign and digits.
+    const bool negative_exponent = text[i + 1] == '-';
+    for (i += (text[i + 1] == '-' || text[i + 1] == '+') ? 2 : 1; i < text.size(); ++i) {
+      exponent = std::min(exponent * 10 + (text[i] - '0'), kExponentLimit);
+    }
+    if (negative_exponent) exponent = -exponent;
+  }
+  // The value is digits * 10^scale, in [10^(digits-1+scale), 10^(digits+scale)).
+  const std::int64_t scale = exponent - fraction_digits;
+  const auto size = static_cast<std::int64_t>(digits.size());
+  double magnitude = 0.0;
+  if (digits.empty() || size + scale < -400) {
+    magnitude = 0.0;  // Below 10^-400: rounds to 0 (the smallest double is ~4.9e-324).
+  } else if (size - 1 + scale > 400) {
+    magnitude = std::numeric_limits<double>::infinity();  // Above 10^400 (max is ~1.8e308).
+  } else {
+    digits += 'e';
+    digits += std::to_string(scale);
+    magnitude = std::strtod(digits.c_str(), nullptr);
+  }
+  return negative ? -magnitude : magnitude;
+}
+
 [[nodiscard]] inline double parse_config_fraction(std::string_view key, std::string_view value) {
   const std::string what = "bq: " + std::string(key) + " " + quote_config_text(value);
   const std::string allowed = "; it must be a number in (0, 1], e.g. 0.8 for 80% of capacity";
   if (!is_config_number(value)) throw ConfigError(what + " is not a number" + allowed);
-  // Converted by a stream in the classic locale: std::from_chars for double is
-  // missing from libc++ before 20, and strtod depends on the global locale.
-  // inf, nan and what overflows or underflows fail here: outside (0, 1] anyway.
-  std::istringstream in{std::string(value)};
-  in.imbue(std::locale::classic());
-  double fraction = 0.0;
-  in >> fraction;
-  if (in.fail() || !(fraction > 0.0 && fraction <= 1.0)) {
-    throw ConfigError(what + " is outside (0, 1]" + allowed);
+  const double fraction = parse_config_double(value);
+  if (fraction > 0.0 && fraction <= 1.0) return fraction;
+  const bool positive = value.front() != '-';
+  const bool nonzero = value.substr(0, value.find_first_of("eE")).find_first_of("123456789") !=
+                       std::string_view::npos;
+  if (fraction == 0.0 && positive && nonzero) {
+    throw ConfigError(what + " is too small: it rounds to 0 as a double, whose smallest " +
+                      "positive value is 5e-324" + allowed);
   }
-  return fraction;
+  throw ConfigError(what + " is outside (0, 1]" + allowed);
 }
 
 /// Writes a duration in the largest unit that holds it exactly (1min, 5s, 250ms).
