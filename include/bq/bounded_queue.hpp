@@ -492,7 +492,8 @@ class BoundedQueue {
           // about to publish a hole). A pop that may wait waits for it; one whose
           // deadline has passed (try_pop() always) gives up after a bounded spin,
           // since that pusher may have been preempted: the pop then returns
-          // nullopt, as if it came just before that push.
+          // nullopt although newer pushes may have returned (the one answer
+          // that is not linearizable; README "Guarantees").
           if (++busy_pauses > kBusyPausesBeforeGivingUp && deadline.passed()) return std::nullopt;
           backoff.pause();
           break;

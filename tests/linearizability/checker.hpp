@@ -34,6 +34,11 @@
 // hole at any point where such an operation is running (invoked, not yet placed). Holes
 // change only what counts as full, never which items are delivered or in what order; with
 // Spec::holes false (a queue whose thrown pushes leave no trace) there are none.
+//
+// With Spec::pop_may_miss_pending, a try_pop kind may also return nothing while the queue
+// holds something, provided the oldest entry's push had not returned when the pop was
+// invoked: a queue whose pop gives up on a position still being written, after a bounded
+// wait, gives exactly that answer (and only it) even when newer pushes have returned.
 #pragma once
 
 #include <algorithm>
@@ -100,6 +105,11 @@ struct Spec {
   /// Whether a push that threw may leave a hole (see the file comment); false for a queue
   /// whose thrown pushes leave no trace at all.
   bool holes = true;
+  /// Whether a try_pop (or a timed pop that gives up) may return nothing while the oldest
+  /// entry's push is still running (had not returned when the pop was invoked), even if
+  /// newer pushes have completed: a queue whose pops give up on a slot still being
+  /// written, after a bounded wait, rather than wait for its writer without limit.
+  bool pop_may_miss_pending = false;
 };
 
 enum class Verdict : std::uint8_t { linearizable, not_linearizable, gave_up };
@@ -172,9 +182,14 @@ namespace detail {
 struct Entry {
   int value = 0;
   bool hole = false;
+  /// When the push that put it here returned (Op::response): a function of value and
+  /// hole, so it takes no part in comparisons.
+  std::uint64_t pushed_by = 0;
 
   [[nodiscard]] bool is_item(int v) const noexcept { return !hole && value == v; }
-  friend bool operator==(const Entry&, const Entry&) = default;
+  friend bool operator==(const Entry& a, const Entry& b) noexcept {
+    return a.value == b.value && a.hole == b.hole;
+  }
 };
 
 /// The state of the sequential queue: its items and holes, oldest first, and whether it is
@@ -217,7 +232,7 @@ inline bool has_hole(const QueueState& state, int hole) noexcept {
 inline bool apply_thrown(const Spec& spec, const Step& step, bool choice, QueueState& state) {
   if (!choice) return true;
   if (state.closed || state.items.size() >= spec.capacity) return false;
-  state.items.push_back({step.hole, true});
+  state.items.push_back({step.hole, true, step.op->response});
   return true;
 }
 
@@ -253,7 +268,7 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state, bool ch
     if (op.threw) return !state.closed && !full && apply_thrown(spec, step, choice, state);
     if (state.closed) return op.result == PushResult::closed;
     if (full || op.result != PushResult::replaced_oldest) return false;
-    items.push_back({op.value, false});
+    items.push_back({op.value, false, op.response});
     return true;
   }
 
@@ -275,7 +290,7 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state, bool ch
       if (state.closed) return op.result == PushResult::closed && op.evicted.empty();
       if (!full) {
         if (op.result != PushResult::pushed || !op.evicted.empty()) return false;
-        items.push_back({op.value, false});
+        items.push_back({op.value, false, op.response});
         return true;
       }
       const WhenFull action =
@@ -287,7 +302,7 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state, bool ch
             return false;
           }
           pop_front();
-          items.push_back({op.value, false});
+          items.push_back({op.value, false, op.response});
           return true;
         case WhenFull::drop_newest:
           return op.result == PushResult::dropped_newest && op.evicted.empty();
@@ -298,12 +313,18 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state, bool ch
     case OpKind::try_push:
       if (state.closed || full) return !op.ok;
       if (!op.ok) return false;
-      items.push_back({op.value, false});
+      items.push_back({op.value, false, op.response});
       return true;
     case OpKind::pop:
     case OpKind::try_pop:
       if (items.empty()) return !op.popped && (op.kind == OpKind::try_pop || state.closed);
-      if (!op.popped || !front_is(*op.popped)) return false;
+      if (!op.popped) {
+        // Nothing, although the queue holds something: allowed only where the queue may
+        // give up on an oldest position whose push was still running when it looked.
+        return op.kind == OpKind::try_pop && spec.pop_may_miss_pending &&
+               items.front().pushed_by > op.invoke;
+      }
+      if (!front_is(*op.popped)) return false;
       pop_front();
       return true;
     case OpKind::close: state.closed = true; return true;
