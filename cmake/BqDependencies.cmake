@@ -124,3 +124,14 @@ macro(bq_find_benchmark)
     endif()
   endif()
 endmacro()
+
+# spdlog 1.10 or newer, for <bq/spdlog.hpp>'s tests, example and benchmark; provides
+# spdlog::spdlog when found. Optional: never fetched, and left out where it cannot link
+# (with BQ_FMT_HEADER_ONLY, or cross compiling: Debian's library is built against the
+# host's {fmt} and libstdc++). Imported targets are directory-scoped: call it in each
+# directory that links spdlog.
+macro(bq_find_spdlog)
+  if(NOT TARGET spdlog::spdlog AND NOT BQ_FMT_HEADER_ONLY AND NOT CMAKE_CROSSCOMPILING)
+    find_package(spdlog 1.10 CONFIG QUIET)
+  endif()
+endmacro()
