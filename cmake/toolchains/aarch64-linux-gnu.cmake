@@ -8,20 +8,9 @@
 # Executables are linked -static, so qemu needs no aarch64 library directory (-L).
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
-
 set(_bq_triple aarch64-linux-gnu)
-set(CMAKE_C_COMPILER ${_bq_triple}-gcc)
-set(CMAKE_CXX_COMPILER ${_bq_triple}-g++)
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-
-# Libraries of the target platform only; headers and packages also from the build
-# machine (Catch2 and {fmt}, used header-only: architecture-independent). Debian's cross
-# compiler searches /usr/include itself, after its own directories.
-set(CMAKE_FIND_ROOT_PATH /usr/${_bq_triple})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+set(_bq_compiler_suffix "")
+include("${CMAKE_CURRENT_LIST_DIR}/cross-gcc-common.cmake")
 
 find_program(BQ_QEMU_AARCH64 NAMES qemu-aarch64 qemu-aarch64-static
              DOC "qemu-aarch64 (user mode), to run the aarch64 tests")

@@ -12,20 +12,9 @@ set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
 
 set(_bq_triple x86_64-w64-mingw32)
-set(CMAKE_C_COMPILER ${_bq_triple}-gcc-posix)
-set(CMAKE_CXX_COMPILER ${_bq_triple}-g++-posix)
+set(_bq_compiler_suffix -posix)
+include("${CMAKE_CURRENT_LIST_DIR}/cross-gcc-common.cmake")
 set(CMAKE_RC_COMPILER ${_bq_triple}-windres)
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-
-# Libraries and headers of the target platform only, except packages: the build
-# machine's Catch2 and {fmt} CMake packages describe header-only, architecture-
-# independent code (bq keeps the build machine's include directory out of the
-# search path: see _bq_host_headers in cmake/BqDependencies.cmake).
-set(CMAKE_FIND_ROOT_PATH /usr/${_bq_triple})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 
 # ctest runs the tests (and lists them) through wine; WINEDEBUG=-all silences wine's
 # diagnostics, and the empty mscoree/mshtml overrides skip its Mono and Gecko installers.
