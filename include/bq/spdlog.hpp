@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -70,19 +71,24 @@ class AsyncLogRecord {
 
   AsyncLogRecord() noexcept = default;
 
-  /// Copies `msg`; throws std::bad_alloc if a long text cannot be allocated.
-  explicit AsyncLogRecord(const spdlog::details::log_msg& msg)
+  /// Copies `msg`. Never throws: if a text longer than kInlineText cannot be
+  /// allocated, the first kInlineText bytes are kept (the logger name first).
+  explicit AsyncLogRecord(const spdlog::details::log_msg& msg) noexcept
       : level_(msg.level),
         time_(msg.time),
         thread_id_(msg.thread_id),
         source_(msg.source),
         name_size_(msg.logger_name.size()),
         payload_size_(msg.payload.size()) {
-    const std::size_t total = name_size_ + payload_size_;
     char* out = inline_;
-    if (total > kInlineText) {
-      heap_ = std::make_unique<char[]>(total);
-      out = heap_.get();
+    if (name_size_ + payload_size_ > kInlineText) {
+      heap_.reset(new (std::nothrow) char[name_size_ + payload_size_]);
+      if (heap_) {
+        out = heap_.get();
+      } else {
+        name_size_ = std::min(name_size_, kInlineText);
+        payload_size_ = std::min(payload_size_, kInlineText - name_size_);
+      }
     }
     if (name_size_ != 0) std::memcpy(out, msg.logger_name.data(), name_size_);
     if (payload_size_ != 0) std::memcpy(out + name_size_, msg.payload.data(), payload_size_);
@@ -229,9 +235,13 @@ class AsyncSink final : public spdlog::sinks::sink {
   /// message after close()) goes to the drop handler. Blocks only under a waiting
   /// policy with a full queue, up to block_timeout.
   void log(const spdlog::details::log_msg& msg) override {
-    AsyncLogRecord record(msg);
-    const PushResult result = queue_.push(std::move(record));
-    if (!accepted(result)) dropped(record, result);  // refused: `record` was not moved from
+    // Built in the queue's slot (one copy); `msg` is used only if queued.
+    const PushResult result = queue_.emplace(msg);
+    if (!accepted(result) && on_drop_) {
+      on_drop_(DroppedLogMessage{msg.level,
+                                 std::string_view(msg.logger_name.data(), msg.logger_name.size()),
+                                 std::string_view(msg.payload.data(), msg.payload.size()), result});
+    }
   }
 
   /// Blocks until every message logged before this call has been written to the
@@ -363,6 +373,8 @@ class AsyncSink final : public spdlog::sinks::sink {
   using clock = std::chrono::steady_clock;
   /// How often a waiting flush() checks whether its marker was evicted.
   static constexpr std::chrono::milliseconds kFlushRetry{5};
+  /// Messages the worker writes under one hold of sinks_mutex_.
+  static constexpr int kBatch = 64;
 
   static QueueConfig with_capacity(std::size_t capacity) {
     QueueConfig config;
@@ -471,18 +483,25 @@ class AsyncSink final : public spdlog::sinks::sink {
   void run() {
     worker_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     while (std::optional<AsyncLogRecord> record = queue_.pop()) {
-      switch (record->kind()) {
-        case AsyncLogRecord::Kind::message: write(*record); break;
-        case AsyncLogRecord::Kind::flush:
+      // The sinks' lock is taken once for a run of messages (at most kBatch),
+      // and never held while waiting for one.
+      std::unique_lock sinks_lock(sinks_mutex_);
+      for (int n = 0; record; record = ++n < kBatch ? queue_.try_pop() : std::nullopt) {
+        if (record->is_message()) {
+          write(*record);
+        } else {
+          sinks_lock.unlock();
           control_popped_.fetch_add(1, std::memory_order_relaxed);
-          complete_flush(record->ticket());
-          break;
-        case AsyncLogRecord::Kind::wake:
-          control_popped_.fetch_add(1, std::memory_order_relaxed);
-          break;
+          if (record->kind() == AsyncLogRecord::Kind::flush) complete_flush(record->ticket());
+          sinks_lock.lock();
+        }
+        const std::uint64_t evicted = flush_evicted_.load(std::memory_order_acquire);
+        if (evicted > flush_done_seen_) {
+          sinks_lock.unlock();
+          complete_flush(evicted);
+          sinks_lock.lock();
+        }
       }
-      const std::uint64_t evicted = flush_evicted_.load(std::memory_order_acquire);
-      if (evicted > flush_done_seen_) complete_flush(evicted);
     }
     complete_flush(flush_requested_.load(std::memory_order_acquire));
     std::lock_guard lock(closed_mutex_);
@@ -490,9 +509,9 @@ class AsyncSink final : public spdlog::sinks::sink {
     closed_cv_.notify_all();
   }
 
+  /// Writes one message to the wrapped sinks; sinks_mutex_ is held.
   void write(const AsyncLogRecord& record) {
     const spdlog::details::log_msg msg = record.to_log_msg();
-    std::lock_guard lock(sinks_mutex_);
     for (const auto& wrapped : sinks_) {
       if (!wrapped->should_log(msg.level)) continue;
       try {
