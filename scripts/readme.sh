@@ -3,7 +3,7 @@
 # scripts/bench.sh rewrites docs/readme/50-benchmarks.md with measured numbers).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-sections=(00-intro 30-semantics 40-observability 20-engine 50-benchmarks 55-limits 60-guarantees
+sections=(00-intro 30-semantics 40-observability 45-spdlog 20-engine 50-benchmarks 55-limits 60-guarantees
           10-build)
 {
   for name in "${sections[@]}"; do
