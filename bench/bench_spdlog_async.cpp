@@ -1,7 +1,10 @@
 // bq::AsyncSink against spdlog's own async_logger: the same logging calls, the same
 // formatting sink, one writer thread each, queues of the same capacity.
 //
-//   build/bench/bench/bq_bench_spdlog [messages per producer] [rounds]
+//   build/bench/bench/bq_bench_spdlog [messages per producer] [rounds] [row filter]
+//
+// A row filter ("bq/drop_oldest/1", "spdlog/block/2", "bq/" ...) runs only the rows whose
+// name contains it, e.g. to profile one of them with perf; the table then lists those rows.
 //
 // Rows: policy (drop oldest: spdlog's overrun_oldest vs bq::DropOldest; block: spdlog's
 // block vs bq::Block) x producers (1, 2) x implementation. Each run starts the producers
@@ -145,11 +148,19 @@ const char* name(Overflow overflow) {
   return overflow == Overflow::block ? "block" : "drop oldest";
 }
 
+/// Returns "bq/drop_oldest/1", "spdlog/block/2", ...
+std::string row_name(const Row& row) {
+  return std::string(row.impl == Impl::bq_async_sink ? "bq" : "spdlog") +
+         (row.overflow == Overflow::block ? "/block/" : "/drop_oldest/") +
+         std::to_string(row.producers);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::uint64_t messages = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
+  const std::string filter = argc > 3 ? argv[3] : "";
   std::vector<Row> rows;
   for (Overflow overflow : {Overflow::drop_oldest, Overflow::block}) {
     for (int producers : {1, 2}) {
@@ -164,7 +175,9 @@ int main(int argc, char** argv) {
       SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, kCapacity,
       static_cast<unsigned long long>(messages), rounds);
   for (int round = 0; round < rounds; ++round) {
-    for (Row& row : rows) run_once(row, messages);
+    for (Row& row : rows) {
+      if (row_name(row).find(filter) != std::string::npos) run_once(row, messages);
+    }
     std::fprintf(stderr, "round %d of %d done\n", round + 1, rounds);
   }
   std::printf(
@@ -174,6 +187,15 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i + 1 < rows.size(); i += 2) {
     const Row& theirs = rows[i];
     const Row& ours = rows[i + 1];
+    if (theirs.producer_rates.empty() || ours.producer_rates.empty()) {
+      for (const Row* row : {&theirs, &ours}) {
+        if (row->producer_rates.empty()) continue;
+        std::printf("%s: producer rate %.2f M/s, delivered rate %.2f M/s, delivered %.0f%%\n",
+                    row_name(*row).c_str(), median(row->producer_rates) / 1e6,
+                    median(row->delivered_rates) / 1e6, 100 * median(row->delivered_share));
+      }
+      continue;
+    }
     const double p_spd = median(theirs.producer_rates);
     const double p_bq = median(ours.producer_rates);
     const double d_spd = median(theirs.delivered_rates);
