@@ -198,6 +198,8 @@ class AsyncSinkErrorReporter final : public spdlog::logger {
 /// Errors: an exception from a wrapped sink's log() or flush() is caught by the
 /// worker, counted in sink_errors() and passed to spdlog's error handler (see
 /// set_error_handler()); the worker goes on with the next sink and message.
+/// A wrapped sink must not log through this AsyncSink (its worker would wait on
+/// itself when the queue is full).
 template <class Policy = DropOldest>
 class AsyncSink final : public spdlog::sinks::sink {
  public:
@@ -250,7 +252,8 @@ class AsyncSink final : public spdlog::sinks::sink {
   /// is dropped for it, and if the flush request got into the queue the sinks
   /// are flushed once the worker reaches it. After close(), flushes the wrapped
   /// sinks directly. From the worker thread itself (a wrapped sink or error
-  /// handler that flushes), flushes the wrapped sinks without waiting.
+  /// handler that flushes), flushes the wrapped sinks without waiting. With a
+  /// block_timeout of 0 it only requests the flush (and counts a timeout).
   void flush() override { (void)flush_for(queue_.config().block_timeout); }
 
   /// Like flush(), but waits at most `timeout`; returns false if it passed first.
