@@ -35,6 +35,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -174,13 +175,34 @@ struct DroppedLogMessage {
 
 namespace detail {
 
-/// A logger with no sinks, kept only for spdlog's error handler: its default
-/// prints "[*** LOG ERROR #0001 ***] [time] [bq::AsyncSink] {what}" to stderr
-/// at most once a second, and set_error_handler() replaces it as for any logger.
-class AsyncSinkErrorReporter final : public spdlog::logger {
+/// A logger with no sinks, kept only for spdlog's default error handler, which
+/// prints "[*** LOG ERROR #0001 ***] [time] [bq::AsyncSink] {what}" to stderr at
+/// most once a second. A template so that a spdlog release without the protected
+/// logger::err_handler_ (1.10 through 1.15 have it) still compiles: it then prints
+/// the same kind of line itself.
+template <class Logger = spdlog::logger>
+class AsyncSinkErrorReporter final : public Logger {
  public:
-  AsyncSinkErrorReporter() : spdlog::logger("bq::AsyncSink") {}
-  void report(const std::string& what) { err_handler_(what); }
+  AsyncSinkErrorReporter() : Logger("bq::AsyncSink") {}
+
+  void report(const std::string& what) {
+    if constexpr (requires(AsyncSinkErrorReporter & self) { self.err_handler_(what); }) {
+      this->err_handler_(what);
+    } else {
+      std::lock_guard lock(mutex_);
+      ++count_;
+      const auto now = std::chrono::steady_clock::now();
+      if (count_ > 1 && now - last_ < std::chrono::seconds(1)) return;
+      last_ = now;
+      std::fprintf(stderr, "[*** LOG ERROR #%04llu ***] [bq::AsyncSink] {%s}\n",
+                   static_cast<unsigned long long>(count_), what.c_str());
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::uint64_t count_ = 0;
+  std::chrono::steady_clock::time_point last_{};
 };
 
 }  // namespace detail
@@ -329,7 +351,7 @@ class AsyncSink final : public spdlog::sinks::sink {
   /// default prints to stderr, at most once a second). Called by the worker.
   void set_error_handler(spdlog::err_handler handler) {
     std::lock_guard lock(error_mutex_);
-    reporter_.set_error_handler(std::move(handler));
+    error_handler_ = std::move(handler);
   }
 
   /// Returns the queue's counters, counting log messages only (the queue() itself
@@ -556,7 +578,11 @@ class AsyncSink final : public spdlog::sinks::sink {
     sink_errors_.fetch_add(1, std::memory_order_relaxed);
     try {
       std::lock_guard lock(error_mutex_);
-      reporter_.report(what);
+      if (error_handler_) {
+        error_handler_(what);
+      } else {
+        reporter_.report(what);
+      }
     } catch (...) {
       // An error handler that throws has nowhere to report to: the worker goes on.
     }
@@ -572,7 +598,8 @@ class AsyncSink final : public spdlog::sinks::sink {
   const DropHandler on_drop_;
   std::mutex sinks_mutex_;  // held by the worker while it writes; set_pattern waits for it
   std::mutex error_mutex_;
-  detail::AsyncSinkErrorReporter reporter_;
+  spdlog::err_handler error_handler_;  // guarded by error_mutex_; empty: spdlog's default
+  detail::AsyncSinkErrorReporter<> reporter_;
 
   std::atomic<std::uint64_t> flush_requested_{0};  // the last ticket handed out
   std::atomic<std::uint64_t> flush_evicted_{0};    // the newest evicted marker's ticket
