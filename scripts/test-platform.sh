@@ -59,20 +59,6 @@ case "$platform" in
   mingw)
     toolchain=mingw-w64-posix.cmake
     scale="${BQ_STRESS_SCALE:-0.25}"
-    # test_blocking.cpp measures a thread's CPU time with getrusage(RUSAGE_THREAD) from
-    # <sys/resource.h>, which Windows does not have.
-    # test_memory.cpp allocates its aligned operator new with posix_memalign (not in
-    # Windows' C library, which frees aligned blocks with _aligned_free, not free).
-    excluded_files="test_blocking.cpp;test_memory.cpp"
-    # The linearizability recorder (tests/linearizability/harness.hpp) starts each round
-    # with a std::barrier, and libstdc++ 12's std::barrier loses wake-ups where atomic
-    # waits have no futex (MinGW): rounds hang until the recorder's time limit. A plain
-    # std::barrier loop hangs the same way under wine, without bq. The checker's own
-    # tests (no threads) still run.
-    skip+=("every recorded history of the mutex reference queue"
-           "every history of the mutex reference queue with throwing pushes"
-           "BoundedQueue histories" "Spsc BoundedQueue histories"
-           "checker catches a queue" "evicting pushes racing on a full queue")
     ;;
   aarch64)
     toolchain=aarch64-linux-gnu.cmake

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -38,8 +39,22 @@ void* allocate_aligned(std::size_t size, std::align_val_t alignment) noexcept {
     g_allocations.fetch_add(1, std::memory_order_relaxed);
   }
   const auto align = std::max(static_cast<std::size_t>(alignment), sizeof(void*));
+#if defined(_WIN32)
+  // Windows' C library has no posix_memalign, and its free() cannot release an aligned
+  // block: free_aligned() below pairs this with _aligned_free.
+  return _aligned_malloc(size == 0 ? 1 : size, align);
+#else
   void* p = nullptr;
   return posix_memalign(&p, align, size == 0 ? 1 : size) == 0 ? p : nullptr;
+#endif
+}
+
+void free_aligned(void* p) noexcept {
+#if defined(_WIN32)
+  _aligned_free(p);
+#else
+  std::free(p);
+#endif
 }
 
 void* allocate_or_throw(std::size_t size) {
@@ -78,12 +93,14 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { free_aligned(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  free_aligned(p);
+}
 
 namespace {
 

@@ -16,8 +16,9 @@ set(_bq_compiler_suffix -posix)
 include("${CMAKE_CURRENT_LIST_DIR}/cross-gcc-common.cmake")
 set(CMAKE_RC_COMPILER ${_bq_triple}-windres)
 
-# ctest runs the tests (and lists them) through wine; WINEDEBUG=-all silences wine's
-# diagnostics, and the empty mscoree/mshtml overrides skip its Mono and Gecko installers.
+# ctest runs the tests (and lists them) through wine, by wine-run.sh (which starts again a
+# wine that failed to start the program); WINEDEBUG=-all silences wine's diagnostics, and
+# the empty mscoree/mshtml overrides skip its Mono and Gecko installers.
 find_program(BQ_WINE64 NAMES wine64 PATHS /usr/lib/wine DOC "wine64, to run the Windows tests")
 if(BQ_WINE64)
   if(DEFINED ENV{WINEPREFIX})
@@ -26,5 +27,5 @@ if(BQ_WINE64)
     set(_bq_wine_prefix "${CMAKE_BINARY_DIR}/wine-prefix")
   endif()
   set(CMAKE_CROSSCOMPILING_EMULATOR env "WINEPREFIX=${_bq_wine_prefix}" WINEDEBUG=-all
-      "WINEDLLOVERRIDES=mscoree,mshtml=" "${BQ_WINE64}")
+      "WINEDLLOVERRIDES=mscoree,mshtml=" "${CMAKE_CURRENT_LIST_DIR}/wine-run.sh" "${BQ_WINE64}")
 endif()

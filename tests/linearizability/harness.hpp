@@ -14,7 +14,6 @@
 #pragma once
 
 #include <atomic>
-#include <barrier>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -282,6 +281,34 @@ inline void pause(unsigned iterations) {
     std::atomic_signal_fence(std::memory_order_seq_cst);  // Keeps the loop from being removed.
   }
 }
+
+/// Releases `count` threads together, round after round, like std::barrier<>'s
+/// arrive_and_wait(). Not std::barrier: libstdc++ 12's loses wake-ups where atomic waits
+/// have no futex (MinGW), and rounds hung. The generation tells a thread woken for its
+/// own round from a spurious wake-up, and from the next round's arrivals.
+class RoundBarrier {
+ public:
+  explicit RoundBarrier(std::size_t count) : count_(count) {}
+
+  void arrive_and_wait() {
+    std::unique_lock lock(mutex_);
+    const std::uint64_t generation = generation_;
+    if (++arrived_ == count_) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lock, [&] { return generation_ != generation; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  const std::size_t count_;
+  std::size_t arrived_ = 0;
+  std::uint64_t generation_ = 0;
+};
 }  // namespace detail
 
 /// Returns an eviction handler that records each evicted item in the running Op.
@@ -433,7 +460,7 @@ class Recorder {
                     std::chrono::seconds round_limit = std::chrono::seconds(60))
       : configure_(std::move(configure)),
         round_limit_(round_limit),
-        start_(static_cast<std::ptrdiff_t>(threads + 1)),
+        start_(threads + 1),
         ops_(threads) {
     for (std::size_t t = 0; t < threads; ++t) {
       workers_.emplace_back([this, t] { work(t); });
@@ -517,7 +544,7 @@ class Recorder {
 
   std::function<void(QueueConfig&)> configure_;
   std::chrono::seconds round_limit_;
-  std::barrier<> start_;
+  detail::RoundBarrier start_;
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   std::size_t running_ = 0;
