@@ -12,7 +12,8 @@
 # build/platform-<P>: bq_tests and the fuzz-corpus replays (no examples, benchmarks or
 # fuzzers), {fmt} header-only. ctest runs the tests through the toolchain's emulator.
 # The stress tests run at a fraction of their size under emulation (BQ_STRESS_SCALE), and
-# the tests listed below under "Skipped" are left out, each for the reason given there.
+# the tests a platform adds to `skip` below are left out, each for the reason given there.
+# README ("Platforms") says what each job runs and what it shortens.
 #
 # Environment: BQ_JOBS (default: nproc), BQ_STRESS_SCALE (default: per platform, below),
 # BQ_BUILD_DIR (default build/platform-<P>), BQ_CMAKE_ARGS (extra configure arguments).
@@ -20,7 +21,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage() { sed -n '2,19p' "$0"; }
+usage() { sed -n '2,20p' "$0"; }
 
 platform=""
 deps=1
