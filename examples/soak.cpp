@@ -204,6 +204,7 @@ std::string run_round(const RoundSpec& spec, Live& live, std::uint64_t round) {
             case bq::PushResult::dropped_newest: ++log.dropped_newest; break;
             case bq::PushResult::timed_out: ++log.timed_out; break;
             case bq::PushResult::closed: ++log.closed; break;
+            case bq::PushResult::cancelled: break;  // (no stop token here: never returned)
           }
           log.kept.add(id);
         }

@@ -1,7 +1,8 @@
 // Exactly-once accounting under stress: every item carries a unique id, and after producers,
 // consumers and a close() arriving mid-stream are done, each id is in exactly one place:
-// popped by a consumer, handed to the eviction handler, returned by force_push as evicted,
-// or kept by its producer because the push did not accept it. No duplicates, no losses, and
+// popped by a consumer, handed to the eviction handler (evicted, or discarded by clear() or
+// close_and_discard() in the discarding scenarios), returned by force_push as evicted, or
+// kept by its producer because the push did not accept it. No duplicates, no losses, and
 // metrics() equals the tallies. Producers x consumers in {1,2,4,8} x {1,2,4,8}, capacities
 // {1,2,3,1000}, every policy. Sizes shrink under sanitizers (BQ_STRESS_SCALE scales them).
 #include <catch2/catch.hpp>
@@ -31,6 +32,8 @@ constexpr int kProducerShift = 40;  // id = producer << 40 | sequence number
 
 /// Where the eviction handler of the running producer files what it is given.
 thread_local std::vector<Id>* tl_evicted = nullptr;
+/// Where it files what the discarding consumer's clear() and close_and_discard() give it.
+thread_local std::vector<Id>* tl_discarded = nullptr;
 
 /// What one producer did with its ids.
 struct ProducerLog {
@@ -41,6 +44,7 @@ struct ProducerLog {
   std::uint64_t dropped_newest = 0;
   std::uint64_t timed_out = 0;
   std::uint64_t closed = 0;
+  std::uint64_t cancelled = 0;
   bool moved_when_rejected = false;  // an rvalue left moved-from by a push that refused it
 };
 
@@ -52,11 +56,15 @@ struct Scenario {
   double close_at = 0.5;  ///< Fraction of all push attempts after which a producer closes;
                           ///< >= 1: closed by the test once the producers are done.
   bool force_push = true;
+  /// Consumer 0 calls clear() once a third of the attempts are made, and ends the run with
+  /// close_and_discard() at close_at (or once the producers are done) instead of close().
+  bool discard = false;
 
   [[nodiscard]] std::string describe() const {
     std::ostringstream out;
     out << producers << " producers x " << consumers << " consumers, capacity " << capacity << ", "
-        << items_per_producer << " items each, close at " << close_at;
+        << items_per_producer << " items each, close at " << close_at
+        << (discard ? " (clear and close_and_discard)" : "");
     return out.str();
   }
 };
@@ -108,6 +116,7 @@ void produce_one(Q& q, Id id, std::uint64_t k, bool force_push, ProducerLog& log
     case PushResult::dropped_newest: ++log.dropped_newest; break;
     case PushResult::timed_out: ++log.timed_out; break;
     case PushResult::closed: ++log.closed; break;
+    case PushResult::cancelled: ++log.cancelled; break;  // no stop token here: an error
   }
   keep_if(bq::accepted(result));
 }
@@ -139,7 +148,11 @@ std::string run_scenario(const Scenario& s, const bq::QueueConfig& base_config) 
   bq::QueueConfig config = base_config;
   config.capacity = s.capacity;
   Q q(config, [](Id&& id) {
-    if (tl_evicted != nullptr) tl_evicted->push_back(id);
+    if (tl_discarded != nullptr) {
+      tl_discarded->push_back(id);
+    } else if (tl_evicted != nullptr) {
+      tl_evicted->push_back(id);
+    }
   });
 
   const std::uint64_t total_attempts = s.items_per_producer * s.producers;
@@ -148,10 +161,35 @@ std::string run_scenario(const Scenario& s, const bq::QueueConfig& base_config) 
   std::atomic<std::uint64_t> attempts{0};
   std::vector<ProducerLog> producer_logs(s.producers);
   std::vector<std::vector<Id>> consumer_logs(s.consumers);
+  std::vector<Id> discarded_log;        // what the discarding consumer's calls removed
+  std::uint64_t discards_returned = 0;  // the sum of their return values
+  std::atomic<bool> producers_done{false};
   {
     bq_test::Watchdog watchdog("exactly-once: " + s.describe());
     std::vector<std::thread> consumers;
     for (std::size_t c = 0; c < s.consumers; ++c) {
+      if (s.discard && c == 0) {
+        consumers.emplace_back([&] {
+          // Times out its pops so it sees its cue to discard even with nothing to pop.
+          tl_discarded = &discarded_log;
+          bool cleared = false;
+          for (;;) {
+            const std::uint64_t made = attempts.load();
+            if (!cleared && made >= total_attempts / 3) {
+              discards_returned += q.clear();
+              cleared = true;
+            }
+            if (made >= close_after || producers_done.load()) {
+              discards_returned += q.close_and_discard();
+              break;
+            }
+            if (auto item = q.pop_for(200us)) consumer_logs[0].push_back(*item);
+          }
+          while (auto item = q.pop()) consumer_logs[0].push_back(*item);  // none: discarded
+          tl_discarded = nullptr;
+        });
+        continue;
+      }
       consumers.emplace_back([&, c] { consume_all(q, c, consumer_logs[c]); });
     }
     std::vector<std::thread> producers;
@@ -160,14 +198,17 @@ std::string run_scenario(const Scenario& s, const bq::QueueConfig& base_config) 
         ProducerLog& log = producer_logs[p];
         tl_evicted = &log.evicted_by_handler;
         for (std::uint64_t k = 0; k < s.items_per_producer; ++k) {
-          if (close_after < total_attempts && attempts.fetch_add(1) == close_after) q.close();
+          if (attempts.fetch_add(1) == close_after && !s.discard) q.close();
           produce_one(q, (Id{p} << kProducerShift) | k, k + p, s.force_push, log);
         }
         tl_evicted = nullptr;
       });
     }
     for (auto& t : producers) t.join();
-    q.close();  // (a second close when one came mid-stream: close is idempotent)
+    producers_done = true;
+    // (A second close when one came mid-stream: close is idempotent. A discarding run
+    // is closed by its consumer 0.)
+    if (!s.discard) q.close();
     for (auto& t : consumers) t.join();
   }
 
@@ -195,6 +236,11 @@ std::string run_scenario(const Scenario& s, const bq::QueueConfig& base_config) 
     for (Id id : log) mark(id);
     popped += log.size();
   }
+  for (Id id : discarded_log) mark(id);
+  const std::uint64_t discarded = discarded_log.size();
+  if (discards_returned != discarded)
+    errors << "clear and close_and_discard returned " << discards_returned << " but handed "
+           << discarded << " items; ";
   for (const auto& log : producer_logs) {
     for (Id id : log.evicted_by_handler) mark(id);
     for (Id id : log.evicted_by_force) mark(id);
@@ -204,6 +250,7 @@ std::string run_scenario(const Scenario& s, const bq::QueueConfig& base_config) 
     dropped_newest += log.dropped_newest;
     timed_out += log.timed_out;
     closed += log.closed;
+    if (log.cancelled != 0) errors << "a push without a stop token returned cancelled; ";
     if (log.moved_when_rejected) errors << "a rejected push moved from its argument; ";
   }
   std::uint64_t lost = 0;
@@ -245,9 +292,10 @@ std::string run_scenario(const Scenario& s, const bq::QueueConfig& base_config) 
   expect("dropped_newest", m.dropped_newest, dropped_newest);
   expect("timed_out", m.timed_out, timed_out);
   expect("rejected_closed", m.rejected_closed, closed);
+  expect("discarded", m.discarded, discarded);
   expect("size", m.size, 0);
-  if (m.pushed != m.popped + m.dropped_oldest + m.size)
-    errors << "pushed != popped + dropped_oldest + size; ";
+  if (m.pushed != m.popped + m.dropped_oldest + m.discarded + m.size)
+    errors << "pushed != popped + dropped_oldest + discarded + size; ";
   if (m.high_watermark > s.capacity) errors << "high watermark above capacity; ";
   if (q.try_pop().has_value()) errors << "an item was left in the queue; ";
   if (!q.is_closed()) errors << "queue not closed; ";
@@ -258,7 +306,8 @@ std::string run_scenario(const Scenario& s, const bq::QueueConfig& base_config) 
 template <class Q>
 void run_matrix(std::uint64_t items_per_producer, bq::QueueConfig config,
                 std::vector<std::size_t> producer_counts = {1, 2, 4, 8},
-                std::vector<std::size_t> consumer_counts = {1, 2, 4, 8}, bool force_push = true) {
+                std::vector<std::size_t> consumer_counts = {1, 2, 4, 8}, bool force_push = true,
+                bool discard = false) {
   static constexpr double kCloseAt[] = {0.3, 0.6, 0.9, 2.0};  // 2.0: after the producers
   std::size_t index = 0;
   for (std::size_t producers : producer_counts) {
@@ -269,6 +318,7 @@ void run_matrix(std::uint64_t items_per_producer, bq::QueueConfig config,
         s.consumers = consumers;
         s.capacity = capacity;
         s.force_push = force_push;
+        s.discard = discard;
         // Keep the total per scenario near constant so 8 producers cost no more than 1.
         s.items_per_producer =
             std::max<std::uint64_t>(8, bq_test::scaled(items_per_producer) / producers);
@@ -319,4 +369,20 @@ TEMPLATE_TEST_CASE("every item ends up exactly once in long runs",
   const std::uint64_t items = std::is_same_v<TestType, bq::Block> ? 12000 : 50000;
   run_matrix<bq::BoundedQueue<Id, TestType>>(
       items, config_with(bq::OverflowPolicy::drop_oldest, 2ms), {2, 8}, {2, 8});
+}
+
+TEMPLATE_TEST_CASE(
+    "every item ends up exactly once when clear and close_and_discard race with pushes and pops",
+    "[exactly_once][stress][close][discard][policy]", bq::DropOldest, bq::DropNewest, bq::Block,
+    bq::BlockThen<bq::DropOldest>) {
+  run_matrix<bq::BoundedQueue<Id, TestType>>(
+      2000, config_with(bq::OverflowPolicy::drop_oldest, 2ms), {1, 2, 8}, {1, 2, 8}, true, true);
+}
+
+TEMPLATE_TEST_CASE(
+    "every item ends up exactly once through a Spsc queue whose consumer clears and discards",
+    "[exactly_once][stress][close][discard][spsc]", bq::DropOldest, bq::DropNewest, bq::Block) {
+  // On a Spsc queue a discard is a pop: the one consumer makes them.
+  run_matrix<bq::BoundedQueue<Id, TestType, bq::Spsc>>(
+      4000, config_with(bq::OverflowPolicy::drop_oldest, 2ms), {1}, {1}, true, true);
 }

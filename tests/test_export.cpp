@@ -22,6 +22,7 @@ bq::QueueMetrics sample_metrics() {
   m.dropped_newest = 7;
   m.timed_out = 5;
   m.rejected_closed = 2;
+  m.discarded = 11;
   return m;
 }
 
@@ -93,12 +94,14 @@ TEST_CASE("write_prometheus writes every family with HELP, TYPE and a labelled s
         "# HELP bq_popped_total Items returned by a pop.\n"
         "# TYPE bq_popped_total counter\n"
         "bq_popped_total{queue=\"ingest\"} 120000\n"
-        "# HELP bq_dropped_total Items lost because the queue was full: the oldest evicted, "
-        "the newest refused, or timed out waiting for room.\n"
+        "# HELP bq_dropped_total Items lost: because the queue was full (the oldest evicted, "
+        "the newest refused, or timed out waiting for room), or discarded by "
+        "close_and_discard() or clear().\n"
         "# TYPE bq_dropped_total counter\n"
         "bq_dropped_total{queue=\"ingest\",reason=\"oldest\"} 3206\n"
         "bq_dropped_total{queue=\"ingest\",reason=\"newest\"} 7\n"
         "bq_dropped_total{queue=\"ingest\",reason=\"timed_out\"} 5\n"
+        "bq_dropped_total{queue=\"ingest\",reason=\"discarded\"} 11\n"
         "# HELP bq_rejected_closed_total Pushes refused because the queue was closed.\n"
         "# TYPE bq_rejected_closed_total counter\n"
         "bq_rejected_closed_total{queue=\"ingest\"} 2\n");
@@ -123,8 +126,8 @@ TEST_CASE("write_prometheus writes several queues as one sample each under one f
   CHECK(helps == 8);
   CHECK(types == 8);
   CHECK(size_samples == 2);
-  CHECK(dropped_samples == 6);
-  CHECK(lines.size() == 16 + 2 * 10);
+  CHECK(dropped_samples == 8);
+  CHECK(lines.size() == 16 + 2 * 11);
   CHECK_THAT(out.str(), Catch::Contains("bq_size{queue=\"a\"} 250\nbq_size{queue=\"b\"} 1\n"));
   CHECK_THAT(out.str(), Catch::Contains("bq_utilization_ratio{queue=\"b\"} 0.3333333333333333\n"));
 }
@@ -157,7 +160,7 @@ TEST_CASE("write_prometheus escapes backslashes, quotes and line feeds in queue 
     ++samples;
     CHECK(queue_label(line) == tricky);
   }
-  CHECK(samples == 10);  // No sample was split across lines by the embedded line feed.
+  CHECK(samples == 11);  // No sample was split across lines by the embedded line feed.
 }
 
 TEST_CASE("write_prometheus keeps valid UTF-8 and replaces invalid bytes with U+FFFD", "[export]") {
@@ -194,10 +197,10 @@ TEST_CASE("write_prometheus and write_json ignore the stream's locale", "[export
 TEST_CASE("write_json writes one object per queue with every counter", "[export]") {
   std::ostringstream out;
   bq::write_json(out, "ingest", sample_metrics());
-  CHECK(out.str() ==
-        R"({"queue":"ingest","capacity":1000,"size":250,"high_watermark":1000,)"
-        R"("utilization":0.25,"pushed":123456,"popped":120000,"dropped":3218,)"
-        R"("dropped_oldest":3206,"dropped_newest":7,"timed_out":5,"rejected_closed":2})");
+  CHECK(out.str() == R"({"queue":"ingest","capacity":1000,"size":250,"high_watermark":1000,)"
+                     R"("utilization":0.25,"pushed":123456,"popped":120000,"dropped":3218,)"
+                     R"("dropped_oldest":3206,"dropped_newest":7,"timed_out":5,"discarded":11,)"
+                     R"("rejected_closed":2})");
 }
 
 TEST_CASE("write_json writes an array for several queues", "[export]") {
@@ -205,7 +208,8 @@ TEST_CASE("write_json writes an array for several queues", "[export]") {
   bq::write_json(out, {{"a", bq::QueueMetrics{}}, {"b", bq::QueueMetrics{}}});
   const std::string zero =
       R"("capacity":0,"size":0,"high_watermark":0,"utilization":0,"pushed":0,"popped":0,)"
-      R"("dropped":0,"dropped_oldest":0,"dropped_newest":0,"timed_out":0,"rejected_closed":0})";
+      R"("dropped":0,"dropped_oldest":0,"dropped_newest":0,"timed_out":0,"discarded":0,)"
+      R"("rejected_closed":0})";
   CHECK(out.str() == R"([{"queue":"a",)" + zero + R"(,{"queue":"b",)" + zero + "]");
 
   std::ostringstream none;

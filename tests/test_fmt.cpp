@@ -23,6 +23,7 @@ bq::QueueMetrics sample_metrics() {
   m.dropped_newest = 0;
   m.timed_out = 0;
   m.rejected_closed = 2;
+  m.discarded = 9;
   return m;
 }
 
@@ -61,7 +62,8 @@ TEST_CASE("fmt formats enums by name and honours string specs", "[fmt]") {
 TEST_CASE("fmt formats QueueMetrics as key=value pairs", "[fmt]") {
   CHECK(fmt::format("{}", sample_metrics()) ==
         "size=12 capacity=1000 utilization=1.2% high_watermark=850 pushed=100000 popped=99648 "
-        "dropped=340 dropped_oldest=340 dropped_newest=0 timed_out=0 rejected_closed=2");
+        "dropped=340 dropped_oldest=340 dropped_newest=0 timed_out=0 rejected_closed=2 "
+        "discarded=9");
   CHECK_THROWS_AS(fmt::format(fmt::runtime("{:x}"), sample_metrics()), fmt::format_error);
 }
 
@@ -88,12 +90,12 @@ TEST_CASE("fmt formats each monitor event as one readable sentence", "[fmt]") {
         "excursion lasted 35s and peaked at 1000/1000 (100.0%)");
 
   auto drops = event_of(bq::MonitorEventKind::drops);
-  drops.dropped = {120, 3, 2, 1};
+  drops.dropped = {120, 3, 2, 1, 4};
   drops.period = 250ms;
   CHECK(fmt::format("{}", drops) ==
         "queue \"ingest\" dropped 125 items in the last 250ms (oldest evicted 120, newest refused "
-        "3, timed out 2) and refused 1 after close; totals: dropped 340, refused after close 2, "
-        "pushed 100000");
+        "3, timed out 2), discarded 4 and refused 1 after close; totals: dropped 340, discarded "
+        "9, refused after close 2, pushed 100000");
 
   CHECK(fmt::format("{}", event_of(bq::MonitorEventKind::high_watermark)) ==
         "queue \"ingest\" high watermark 850/1000 (85.0%) in the last 5s; size now 12/1000 (1.2%)");
@@ -114,8 +116,8 @@ TEST_CASE("fmt formats a health report with its reasons", "[fmt]") {
 TEST_CASE("LogSink writes a UTC-timestamped line with a level per event", "[fmt]") {
   CHECK(bq::LogSink::format_line(event_of(bq::MonitorEventKind::drops)) ==
         "2023-11-14T22:13:20.123Z WARN bq: queue \"ingest\" dropped 0 items in the last 5s "
-        "(oldest evicted 0, newest refused 0, timed out 0) and refused 0 after close; totals: "
-        "dropped 340, refused after close 2, pushed 100000\n");
+        "(oldest evicted 0, newest refused 0, timed out 0), discarded 0 and refused 0 after "
+        "close; totals: dropped 340, discarded 9, refused after close 2, pushed 100000\n");
   CHECK_THAT(bq::LogSink::format_line(event_of(bq::MonitorEventKind::utilization_high)),
              Catch::StartsWith("2023-11-14T22:13:20.123Z WARN bq: queue \"ingest\" utilization "
                                "high"));

@@ -76,6 +76,22 @@ TEST_CASE("check_health does not count pushes refused after close", "[health]") 
   CHECK(bq::check_health(metrics).ok());
 }
 
+TEST_CASE("check_health does not count items discarded on purpose", "[health][discard]") {
+  auto metrics = with_size(0);
+  metrics.pushed = 1000;
+  metrics.discarded = 900;
+  CHECK(bq::check_health(metrics).ok());
+}
+
+TEST_CASE("metrics_delta subtracts the discarded count too", "[health][discard]") {
+  bq::QueueMetrics before{};
+  before.discarded = 5;
+  bq::QueueMetrics now{};
+  now.discarded = 12;
+  CHECK(bq::metrics_delta(now, before).discarded == 7);
+  CHECK(bq::metrics_delta(before, now).discarded == 0);
+}
+
 TEST_CASE("check_health lists critical reasons before warnings", "[health]") {
   auto metrics = with_size(99);
   metrics.pushed = 1000;

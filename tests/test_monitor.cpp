@@ -291,6 +291,34 @@ TEST_CASE("monitor aggregates drops since the previous sample into one event per
   CHECK(events[0].metrics.dropped_oldest == 8);
 }
 
+TEST_CASE("monitor reports items discarded by clear and close_and_discard as drops",
+          "[monitor][discard]") {
+  EventLog log;
+  ManualClock clock;
+  bq::QueueMonitor monitor(log.sink(), clock.options());
+  bq::BoundedQueue<int, bq::Block> queue(8);
+  monitor.watch("q", queue);
+  for (int i = 0; i < 5; ++i) REQUIRE(queue.push(i) == bq::PushResult::pushed);
+  CHECK(queue.clear() == 5);
+  REQUIRE(queue.push(5) == bq::PushResult::pushed);
+  clock.advance(5s);
+  monitor.sample_now();
+  auto events = log.take();
+  REQUIRE(kinds(events) == std::vector{Kind::drops});
+  CHECK(events[0].dropped == bq::DropCounts{0, 0, 0, 0, 5});
+  CHECK(events[0].dropped.dropped() == 0);  // not lost to a full queue
+  CHECK(events[0].dropped.any());
+  CHECK(events[0].metrics.discarded == 5);
+
+  CHECK(queue.close_and_discard() == 1);
+  clock.advance(5s);
+  monitor.sample_now();
+  events = log.take();
+  REQUIRE(kinds(events) == std::vector{Kind::drops});
+  CHECK(events[0].dropped == bq::DropCounts{0, 0, 0, 0, 1});
+  CHECK(events[0].metrics.discarded == 6);
+}
+
 TEST_CASE("monitor does not report drops that happened before watch", "[monitor]") {
   EventLog log;
   ManualClock clock;
@@ -298,7 +326,7 @@ TEST_CASE("monitor does not report drops that happened before watch", "[monitor]
   bq::BoundedQueue<int, bq::DropNewest> queue(1);
   queue.push(1);
   queue.push(2);  // Dropped before anyone watched.
-  queue.try_pop();
+  (void)queue.try_pop();
   monitor.watch("late", queue);
   monitor.sample_now();
   CHECK(log.take().empty());
@@ -659,7 +687,7 @@ TEST_CASE("monitor snapshot reads every queue without resetting, ready for expor
   monitor.watch("ingest", queue);
   queue.push(1);
   queue.push(2);
-  queue.try_pop();
+  (void)queue.try_pop();
   const auto snapshot = monitor.snapshot();
   REQUIRE(snapshot.size() == 1);
   CHECK(snapshot[0].name == "ingest");

@@ -119,6 +119,9 @@ void run_stress(std::size_t capacity, Ending ending) {
             out.refused.add(value);
             seq = per_producer;  // Closed: this producer is done.
             break;
+          case bq::PushResult::cancelled:  // (only with a stop token, never passed here)
+            out.refused.add(value);
+            break;
         }
       }
       producers_left.fetch_sub(1);

@@ -202,7 +202,8 @@ void produce_one(Queue& q, Id id, ProducerLog& log) {
     case PushResult::replaced_oldest: log.accepted.push_back(id); break;
     case PushResult::dropped_newest: ++log.dropped_newest; break;
     case PushResult::timed_out: ++log.timed_out; break;
-    case PushResult::closed: ++log.closed; break;  // not expected: closed after the pushes
+    case PushResult::closed: ++log.closed; break;     // not expected: closed after the pushes
+    case PushResult::cancelled: ++log.closed; break;  // not expected either: no stop token
   }
 }
 

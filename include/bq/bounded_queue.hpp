@@ -16,6 +16,22 @@
 // - Shutdown: close() makes every later push return `closed` (a push already
 //   waiting returns `closed` too and keeps its item); pops drain what is left,
 //   then return nullopt at once. Every sleeping thread wakes promptly.
+//   close_and_discard() closes and removes what is left at once (to the
+//   eviction handler, else destroyed; counted as `discarded`); clear() removes
+//   it without closing.
+// - Cancelling: where the standard library has std::stop_token
+//   (BQ_HAS_STOP_TOKEN), pop(), pop_for(), pop_until(), push(), push_for() and
+//   push_until() take one: a stop request ends their wait promptly (nullopt, or
+//   PushResult::cancelled with the item left with the caller, unmoved). A token
+//   only cancels waiting: an item or a free slot that is there is still taken.
+// - Results: every pop, try_push, try_emplace, force_push and every push taking
+//   a stop token is [[nodiscard]]: ignoring them loses an item or a refusal that
+//   nothing else records. push(), emplace(), push_for() and push_until() are not:
+//   each refusal they return is also counted in metrics() (dropped_newest,
+//   timed_out, rejected_closed), and with a policy that never refuses (DropOldest)
+//   their result only says `closed`, so fire-and-forget callers would need a
+//   (void) on every push for nothing. Check their result where the item matters:
+//   when a push did not queue it, the item is still the caller's.
 // - Exceptions: if constructing, copying or moving an item into the queue
 //   throws, the exception propagates and nothing is queued or counted (if
 //   another push claimed a later slot meanwhile, the thrower's slot stays a
@@ -40,10 +56,28 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
+#if __has_include(<version>)
+#include <version>
+#endif
+
+// BQ_HAS_STOP_TOKEN: 1 when the standard library has std::stop_token (C++20's
+// <stop_token>, with std::jthread), which the cancellable waits take; 0 otherwise
+// (e.g. libc++ 14). Define it to 0 to leave them out.
+#ifndef BQ_HAS_STOP_TOKEN
+#if defined(__cpp_lib_jthread) && __cpp_lib_jthread >= 201911L && __has_include(<stop_token>)
+#define BQ_HAS_STOP_TOKEN 1
+#else
+#define BQ_HAS_STOP_TOKEN 0
+#endif
+#endif
+#if BQ_HAS_STOP_TOKEN
+#include <stop_token>
+#endif
 
 #include "detail/event_count.hpp"
 #include "detail/mpmc_ring.hpp"
@@ -59,6 +93,60 @@ namespace bq {
 struct Mpmc {};
 /// Concurrency tag: at most one thread pushes and one thread pops at a time.
 struct Spsc {};
+
+namespace detail {
+
+/// The stop token of the waits that cannot be cancelled.
+struct NoStop {
+  static constexpr bool stop_requested() noexcept { return false; }
+};
+
+/// While alive, makes a stop request on the token wake the threads sleeping on
+/// an EventCount (nothing at all for NoStop). See BoundedQueue::park().
+template <class Stop>
+class StopWaker {
+ public:
+  StopWaker(const Stop& /*stop*/, EventCount& /*event*/) noexcept {}
+};
+
+#if BQ_HAS_STOP_TOKEN
+template <>
+class StopWaker<std::stop_token> {
+ public:
+  StopWaker(const std::stop_token& stop, EventCount& event) noexcept
+      : callback_(stop, WakeAll{&event}) {}
+
+ private:
+  struct WakeAll {
+    EventCount* event;
+    void operator()() const noexcept { event->notify_all(); }
+  };
+  std::stop_callback<WakeAll> callback_;
+};
+#endif
+
+/// A deadline on a clock other than steady_clock (system_clock, a user's clock):
+/// each sleep lasts the time left, measured on that clock when the sleep starts,
+/// and only that clock says when the deadline has passed, so a wait never ends
+/// before the clock reaches it (as std::condition_variable::wait_until behaves).
+template <class C, class Duration>
+class ClockDeadline {
+ public:
+  explicit ClockDeadline(std::chrono::time_point<C, Duration> when) : when_(when) {}
+  void start() noexcept {}
+  /// Returns the steady_clock time at which the time left now will have passed.
+  Clock::time_point get() {
+    const auto now = C::now();
+    if (!(now < when_)) return Clock::time_point::min();
+    return deadline_after(when_ - now);
+  }
+  bool passed() { return !(C::now() < when_); }
+
+ private:
+  std::chrono::time_point<C, Duration> when_;
+};
+
+}  // namespace detail
 
 /// What force_push() did, and the item it evicted, if any.
 template <class T>
@@ -77,17 +165,16 @@ class BoundedQueue {
   static_assert(std::is_move_constructible_v<T>,
                 "bq: T must be move-constructible (pop moves it out)");
   static_assert(std::is_nothrow_destructible_v<T>, "bq: T's destructor must not throw");
-  static_assert(
-      requires(const Policy& p) {
-        { p.on_full(true) } -> std::same_as<FullAction>;
-      },
-      "bq: Policy must have `FullAction on_full(bool deadline_passed) const` (see policy.hpp)");
+  static_assert(QueuePolicy<Policy>,
+                "bq: Policy must have `FullAction on_full(bool deadline_passed) const` (see "
+                "policy.hpp); check yours where you define it: static_assert(bq::QueuePolicy<P>)");
 
   static constexpr bool kSpscRing =
       std::is_same_v<Concurrency, Spsc> && !detail::policy_may_evict<Policy>();
   using Ring = std::conditional_t<kSpscRing, detail::SpscRing<T>, detail::MpmcRing<T>>;
   using RingStatus = detail::RingStatus;
   using Deadline = detail::Deadline;
+  using NoStop = detail::NoStop;
 
  public:
   using value_type = T;
@@ -132,38 +219,89 @@ class BoundedQueue {
   template <class... Args>
   BQ_ALWAYS_INLINE PushResult emplace(Args&&... args) {
     return push_with_policy(constructor(std::forward<Args>(args)...),
-                            Deadline::after_first_wait(config_.block_timeout));
+                            Deadline::after_first_wait(config_.block_timeout), NoStop{});
   }
 
   /// Like push(), but a blocking policy waits at most `timeout`; zero or negative never waits.
   template <class Rep, class Period>
   PushResult push_for(T&& item, std::chrono::duration<Rep, Period> timeout) {
-    return push_with_policy(constructor(std::move(item)),
-                            Deadline::at(detail::deadline_after(timeout)));
+    return push_with_policy(constructor(std::move(item)), after(timeout), NoStop{});
   }
   template <class Rep, class Period>
   PushResult push_for(const T& item, std::chrono::duration<Rep, Period> timeout) {
-    return push_with_policy(constructor(item), Deadline::at(detail::deadline_after(timeout)));
+    return push_with_policy(constructor(item), after(timeout), NoStop{});
   }
 
-  /// Like push(), but a blocking policy waits until `deadline` at the latest.
-  template <class Duration>
-  PushResult push_until(T&& item, std::chrono::time_point<clock, Duration> deadline) {
-    return push_with_policy(constructor(std::move(item)), Deadline::at(detail::saturate(deadline)));
+  /// Like push(), but a blocking policy waits until `deadline` at the latest, on
+  /// any clock (a wait never ends before that clock reaches the deadline).
+  template <class C, class Duration>
+  PushResult push_until(T&& item, std::chrono::time_point<C, Duration> deadline) {
+    return push_with_policy(constructor(std::move(item)), until(deadline), NoStop{});
   }
-  template <class Duration>
-  PushResult push_until(const T& item, std::chrono::time_point<clock, Duration> deadline) {
-    return push_with_policy(constructor(item), Deadline::at(detail::saturate(deadline)));
+  template <class C, class Duration>
+  PushResult push_until(const T& item, std::chrono::time_point<C, Duration> deadline) {
+    return push_with_policy(constructor(item), until(deadline), NoStop{});
   }
+
+  /// Constructs an item in place like emplace(), but a blocking policy waits at most `timeout`.
+  template <class Rep, class Period, class... Args>
+  PushResult emplace_for(std::chrono::duration<Rep, Period> timeout, Args&&... args) {
+    return push_with_policy(constructor(std::forward<Args>(args)...), after(timeout), NoStop{});
+  }
+
+  /// Constructs an item in place like emplace(), but a blocking policy waits
+  /// until `deadline` (any clock) at the latest.
+  template <class C, class Duration, class... Args>
+  PushResult emplace_until(std::chrono::time_point<C, Duration> deadline, Args&&... args) {
+    return push_with_policy(constructor(std::forward<Args>(args)...), until(deadline), NoStop{});
+  }
+
+#if BQ_HAS_STOP_TOKEN
+  /// Like push(), but a stop request on `stop` ends the wait of a blocking
+  /// policy: the push returns `cancelled` and `item` is unmoved (not counted as
+  /// a drop). A stop requested before the call only keeps it from waiting.
+  [[nodiscard]] PushResult push(T&& item, const std::stop_token& stop) {
+    return push_with_policy(constructor(std::move(item)),
+                            Deadline::after_first_wait(config_.block_timeout), stop);
+  }
+  [[nodiscard]] PushResult push(const T& item, const std::stop_token& stop) {
+    return push_with_policy(constructor(item), Deadline::after_first_wait(config_.block_timeout),
+                            stop);
+  }
+
+  /// Like push_for(), but cancellable by `stop` as push(item, stop) is.
+  template <class Rep, class Period>
+  [[nodiscard]] PushResult push_for(T&& item, std::chrono::duration<Rep, Period> timeout,
+                                    const std::stop_token& stop) {
+    return push_with_policy(constructor(std::move(item)), after(timeout), stop);
+  }
+  template <class Rep, class Period>
+  [[nodiscard]] PushResult push_for(const T& item, std::chrono::duration<Rep, Period> timeout,
+                                    const std::stop_token& stop) {
+    return push_with_policy(constructor(item), after(timeout), stop);
+  }
+
+  /// Like push_until(), but cancellable by `stop` as push(item, stop) is.
+  template <class C, class Duration>
+  [[nodiscard]] PushResult push_until(T&& item, std::chrono::time_point<C, Duration> deadline,
+                                      const std::stop_token& stop) {
+    return push_with_policy(constructor(std::move(item)), until(deadline), stop);
+  }
+  template <class C, class Duration>
+  [[nodiscard]] PushResult push_until(const T& item, std::chrono::time_point<C, Duration> deadline,
+                                      const std::stop_token& stop) {
+    return push_with_policy(constructor(item), until(deadline), stop);
+  }
+#endif
 
   /// Pushes `item` only if there is room now: never waits, never evicts.
   /// Returns false if full or closed (then `item` is unmoved and nothing is counted).
-  BQ_ALWAYS_INLINE bool try_push(T&& item) { return try_emplace(std::move(item)); }
-  BQ_ALWAYS_INLINE bool try_push(const T& item) { return try_emplace(item); }
+  [[nodiscard]] BQ_ALWAYS_INLINE bool try_push(T&& item) { return try_emplace(std::move(item)); }
+  [[nodiscard]] BQ_ALWAYS_INLINE bool try_push(const T& item) { return try_emplace(item); }
 
   /// Constructs an item in place only if there is room now; see try_push().
   template <class... Args>
-  BQ_ALWAYS_INLINE bool try_emplace(Args&&... args) {
+  [[nodiscard]] BQ_ALWAYS_INLINE bool try_emplace(Args&&... args) {
     auto construct = constructor(std::forward<Args>(args)...);
     return push_once(construct) == RingStatus::ok;
   }
@@ -171,29 +309,60 @@ class BoundedQueue {
   /// Pushes `item` whatever the policy, evicting the oldest item if full and
   /// returning it in `evicted` instead of passing it to the eviction handler.
   /// Never waits. (Not available for Spsc queues whose policy never evicts.)
-  ForcePushResult<T> force_push(T&& item) { return force_push_impl(constructor(std::move(item))); }
-  ForcePushResult<T> force_push(const T& item) { return force_push_impl(constructor(item)); }
+  [[nodiscard]] ForcePushResult<T> force_push(T&& item) {
+    return force_push_impl(constructor(std::move(item)));
+  }
+  [[nodiscard]] ForcePushResult<T> force_push(const T& item) {
+    return force_push_impl(constructor(item));
+  }
 
   /// Pops the oldest item if there is one now; never waits.
-  BQ_ALWAYS_INLINE std::optional<T> try_pop() { return pop_until_deadline(Deadline::none()); }
+  [[nodiscard]] BQ_ALWAYS_INLINE std::optional<T> try_pop() {
+    return pop_until_deadline(Deadline::none(), NoStop{});
+  }
 
   /// Pops the oldest item, waiting for one; returns nullopt once the queue is
   /// closed and empty.
-  BQ_ALWAYS_INLINE std::optional<T> pop() {
-    return pop_until_deadline(Deadline::at(clock::time_point::max()));
+  [[nodiscard]] BQ_ALWAYS_INLINE std::optional<T> pop() {
+    return pop_until_deadline(Deadline::at(clock::time_point::max()), NoStop{});
   }
 
   /// Like pop(), but waits at most `timeout` (nullopt on timeout).
   template <class Rep, class Period>
-  std::optional<T> pop_for(std::chrono::duration<Rep, Period> timeout) {
-    return pop_until_deadline(Deadline::at(detail::deadline_after(timeout)));
+  [[nodiscard]] std::optional<T> pop_for(std::chrono::duration<Rep, Period> timeout) {
+    return pop_until_deadline(after(timeout), NoStop{});
   }
 
-  /// Like pop(), but waits until `deadline` at the latest (nullopt on timeout).
-  template <class Duration>
-  std::optional<T> pop_until(std::chrono::time_point<clock, Duration> deadline) {
-    return pop_until_deadline(Deadline::at(detail::saturate(deadline)));
+  /// Like pop(), but waits until `deadline` at the latest, on any clock
+  /// (nullopt on timeout; never before that clock reaches the deadline).
+  template <class C, class Duration>
+  [[nodiscard]] std::optional<T> pop_until(std::chrono::time_point<C, Duration> deadline) {
+    return pop_until_deadline(until(deadline), NoStop{});
   }
+
+#if BQ_HAS_STOP_TOKEN
+  /// Like pop(), but also returns nullopt promptly once a stop is requested on
+  /// `stop` while it waits (works with std::jthread's token). An item already
+  /// queued is still returned: a stop requested before the call only keeps it
+  /// from waiting.
+  [[nodiscard]] std::optional<T> pop(const std::stop_token& stop) {
+    return pop_until_deadline(Deadline::at(clock::time_point::max()), stop);
+  }
+
+  /// Like pop_for(), but cancellable by `stop` as pop(stop) is.
+  template <class Rep, class Period>
+  [[nodiscard]] std::optional<T> pop_for(std::chrono::duration<Rep, Period> timeout,
+                                         const std::stop_token& stop) {
+    return pop_until_deadline(after(timeout), stop);
+  }
+
+  /// Like pop_until(), but cancellable by `stop` as pop(stop) is.
+  template <class C, class Duration>
+  [[nodiscard]] std::optional<T> pop_until(std::chrono::time_point<C, Duration> deadline,
+                                           const std::stop_token& stop) {
+    return pop_until_deadline(until(deadline), stop);
+  }
+#endif
 
   /// Closes the queue: later pushes return `closed`, pops drain the remaining
   /// items, and every waiting thread wakes. Idempotent; thread-safe.
@@ -202,6 +371,25 @@ class BoundedQueue {
     not_empty_.notify_all();
     not_full_.notify_all();
   }
+
+  /// Closes the queue (as close() does) and removes every item still queued, at
+  /// once: each goes to the eviction handler if there is one (in this thread,
+  /// oldest first), else is destroyed. Returns how many, which metrics() counts
+  /// as `discarded`. Pops then return nullopt at once; a pop running meanwhile
+  /// gets an item (counted as popped) or nullopt, never both. If the handler
+  /// throws, the exception propagates and the items not yet removed stay queued
+  /// (pops may still drain them). Thread-safe for Mpmc; on a Spsc queue this is
+  /// a pop: call it from the consuming thread, or while no pop runs.
+  std::size_t close_and_discard() {
+    close();
+    return discard_queued(std::numeric_limits<std::size_t>::max());
+  }
+
+  /// Removes every queued item as close_and_discard() does, without closing;
+  /// returns how many (counted as `discarded`). While pushes run it removes at
+  /// most capacity() items (those queued when it began come first), so it always
+  /// ends. Thread-safety as for close_and_discard().
+  std::size_t clear() { return discard_queued(capacity()); }
 
   /// Returns true once close() has been called.
   [[nodiscard]] bool is_closed() const noexcept { return ring_.is_closed(); }
@@ -219,7 +407,8 @@ class BoundedQueue {
   /// Returns a snapshot of the counters, without a lock and without slowing
   /// pushes or pops. Safe from any thread at any time.
   [[nodiscard]] QueueMetrics metrics() const noexcept {
-    const detail::RingCounts c = counts();
+    std::uint64_t discarded = 0;
+    const detail::RingCounts c = counts(discarded);
     QueueMetrics m;
     m.capacity = capacity();
     m.size = static_cast<std::size_t>(c.size);
@@ -231,6 +420,7 @@ class BoundedQueue {
     m.dropped_newest = dropped_newest_.load(std::memory_order_relaxed);
     m.timed_out = timed_out_.load(std::memory_order_relaxed);
     m.rejected_closed = rejected_closed_.load(std::memory_order_relaxed);
+    m.discarded = discarded;
     return m;
   }
 
@@ -266,12 +456,24 @@ class BoundedQueue {
   /// reported before. The ring's counts are never ahead of the truth but may
   /// lag behind a value it reported earlier (operations in flight), so keeping
   /// the largest value reported is still never ahead, and exact once the queue
-  /// is quiet. `pushed` is also at least what was popped and evicted (each of
-  /// those was pushed; the ring reads its push count first, so it may trail).
-  detail::RingCounts counts() const noexcept {
+  /// is quiet. `pushed` is also at least what was popped, evicted and discarded
+  /// (each of those was pushed; the ring reads its push count first, so it may
+  /// trail). Sets `discarded` to the discard count it used.
+  ///
+  /// The ring counts a discard as a pop. Each discard counts itself in
+  /// discard_claims_ before its ring pop (and takes the claim back if it
+  /// removed nothing), so the claims read after the ring's counts include every
+  /// discard those counts include (the ring pop is a release of the pop
+  /// position that the counts acquire); subtracting them leaves a popped count
+  /// that may lag by discards in flight but is never ahead.
+  detail::RingCounts counts(std::uint64_t& discarded) const noexcept {
     detail::RingCounts c = ring_.counts();
-    c.popped = raise_reported(popped_reported_, c.popped);
-    c.pushed = raise_reported(pushed_reported_, std::max(c.pushed, c.popped + c.evicted));
+    const std::uint64_t claims = discard_claims_.load(std::memory_order_seq_cst);
+    discarded = discarded_.load(std::memory_order_relaxed);
+    const std::uint64_t removed = c.popped + c.evicted;  // ring pops include discards
+    c.popped = raise_reported(popped_reported_, c.popped - std::min(c.popped, claims));
+    c.pushed = raise_reported(pushed_reported_,
+                              std::max({c.pushed, removed, c.popped + c.evicted + discarded}));
     return c;
   }
 
@@ -323,8 +525,9 @@ class BoundedQueue {
 
   /// The fast path of every push: one attempt, inlined into the caller; only a
   /// full queue (or a policy that evicts at once) goes on to the policy.
-  template <class Construct>
-  BQ_ALWAYS_INLINE PushResult push_with_policy(Construct construct, Deadline deadline) {
+  template <class Construct, class Until, class Stop>
+  BQ_ALWAYS_INLINE PushResult push_with_policy(Construct construct, Until deadline,
+                                               const Stop& stop) {
     if (!evicts_at_once()) {
       switch (push_once(construct)) {
         case RingStatus::ok: return PushResult::pushed;
@@ -338,26 +541,32 @@ class BoundedQueue {
       // also handles the not-full case: one pass over the ring instead of two.
       return push_evicting_oldest(construct);
     }
-    return push_when_full(construct, deadline);
+    return push_when_full(construct, deadline, stop);
   }
 
   /// What a push does once it found the queue full: ask the policy, and wait,
   /// evict, drop or give up as it says. Kept out of line, off the fast path.
-  template <class Construct>
-  BQ_NOINLINE PushResult push_when_full(Construct construct, Deadline deadline) {
+  /// A stop request ends a wait with `cancelled` (a push that needs no wait is
+  /// not cancelled: the policy applies as without a token).
+  template <class Construct, class Until, class Stop>
+  BQ_NOINLINE PushResult push_when_full(Construct construct, Until deadline, const Stop& stop) {
     for (;;) {
       // The clock is read only by a policy that asks to wait, and only once
       // a wait did not end in a push: most waits end within the spin.
       FullAction action = policy_.on_full(false);
       if (action == FullAction::wait) {
         if (!deadline.passed()) {
-          wait_for_room(deadline);
+          if (stop.stop_requested()) return PushResult::cancelled;
+          wait_for_room(deadline, stop);
           switch (push_once(construct)) {
             case RingStatus::ok: return PushResult::pushed;
             case RingStatus::closed: return reject_closed();
             case RingStatus::busy:
             case RingStatus::full:
-            case RingStatus::skipped: deadline.start(); continue;  // (skipped: pops only)
+            case RingStatus::skipped:  // (skipped: pops only)
+              if (stop.stop_requested()) return PushResult::cancelled;
+              deadline.start();
+              continue;
           }
         }
         action = policy_.on_full(true);
@@ -460,7 +669,8 @@ class BoundedQueue {
 
   /// The fast path of every pop: one attempt, inlined into the caller (so a
   /// small item travels in registers); only an empty queue goes on to wait.
-  BQ_ALWAYS_INLINE std::optional<T> pop_until_deadline(Deadline deadline) {
+  template <class Until, class Stop>
+  BQ_ALWAYS_INLINE std::optional<T> pop_until_deadline(Until deadline, const Stop& stop) {
     RingStatus status;
     if constexpr (std::is_trivially_copyable_v<T>) {
       // Copied out through a plain local: GCC builds a returned optional that
@@ -474,12 +684,13 @@ class BoundedQueue {
       status = pop_into(item);
       if (status == RingStatus::ok) return item;
     }
-    return pop_when_empty(status, deadline);
+    return pop_when_empty(status, deadline, stop);
   }
 
   /// What a pop does after an attempt that found no item: retry a busy slot,
-  /// report closed, or wait until `deadline`. Kept out of line.
-  BQ_NOINLINE std::optional<T> pop_when_empty(RingStatus status, Deadline deadline) {
+  /// report closed, or wait until `deadline` or a stop request. Kept out of line.
+  template <class Until, class Stop>
+  BQ_NOINLINE std::optional<T> pop_when_empty(RingStatus status, Until deadline, const Stop& stop) {
     detail::Backoff backoff;
     int busy_pauses = 0;
     for (;;) {
@@ -494,12 +705,15 @@ class BoundedQueue {
           // since that pusher may have been preempted: the pop then returns
           // nullopt although newer pushes may have returned (the one answer
           // that is not linearizable; README "Guarantees").
-          if (++busy_pauses > kBusyPausesBeforeGivingUp && deadline.passed()) return std::nullopt;
+          if (++busy_pauses > kBusyPausesBeforeGivingUp &&
+              (stop.stop_requested() || deadline.passed())) {
+            return std::nullopt;
+          }
           backoff.pause();
           break;
         case RingStatus::full:
-          if (deadline.passed()) return std::nullopt;
-          wait_for_item(deadline);
+          if (stop.stop_requested() || deadline.passed()) return std::nullopt;
+          wait_for_item(deadline, stop);
           break;
       }
       std::optional<T> item;
@@ -560,39 +774,115 @@ class BoundedQueue {
                                    std::max<std::size_t>(1, capacity() / 2));
   }
 
-  void wait_for_item(Deadline& deadline) noexcept {
-    park(not_empty_, deadline, [this] { return ring_.pop_may_proceed(); });
+  template <class Until, class Stop>
+  void wait_for_item(Until& deadline, const Stop& stop) noexcept {
+    park(not_empty_, deadline, stop, [this] { return ring_.pop_may_proceed(); });
   }
 
-  void wait_for_room(Deadline& deadline) noexcept {
+  template <class Until, class Stop>
+  void wait_for_room(Until& deadline, const Stop& stop) noexcept {
     // First, briefly, room for a batch: a pusher that resumed at each single
     // free slot would write the very cache line its consumer is reading, slot
     // after slot (each write a cache miss), and the queue would stay full and
     // slow. Resuming a batch later, it fills lines the consumer has left.
     constexpr int kBatchWaitPauses = 256;  // some microseconds, then any one slot will do
-    if (detail::spin_until([this] { return ring_.push_may_proceed(refill_batch()); },
-                           kBatchWaitPauses)) {
+    if (detail::spin_until(
+            [&] { return ring_.push_may_proceed(refill_batch()) || stop.stop_requested(); },
+            kBatchWaitPauses)) {
       return;
     }
-    park(not_full_, deadline, [this] { return ring_.push_may_proceed(); });
+    park(not_full_, deadline, stop, [this] { return ring_.push_may_proceed(); });
   }
 
-  /// Spins briefly, then sleeps on `event` until `may_proceed()`, a wake-up or
-  /// the deadline. Callers retry their operation whatever the outcome: a
-  /// wake-up is a hint, not a reservation (another thread may take the item
-  /// first). The spin reads no clock, so a lazy deadline starts only when the
-  /// caller really has to sleep.
-  template <class MayProceed>
-  void park(detail::EventCount& event, Deadline& deadline, MayProceed may_proceed) noexcept {
-    if (detail::spin_until(may_proceed)) return;
+  /// Spins briefly, then sleeps on `event` until `may_proceed()`, a wake-up,
+  /// the deadline or a stop request on `stop`. Callers retry their operation
+  /// whatever the outcome: a wake-up is a hint, not a reservation (another
+  /// thread may take the item first). The spin reads no clock, so a lazy
+  /// deadline starts only when the caller really has to sleep.
+  ///
+  /// Stop: a std::stop_callback, registered for the sleep only, wakes every
+  /// sleeper on `event` (it cannot wake just this one; the others re-check and
+  /// sleep again, a cost paid only on a stop). It runs in the requesting thread,
+  /// possibly while this one re-checks, and no wake-up is lost: request_stop()
+  /// sets the stop flag before it runs the callback, whose notify bumps the
+  /// event's epoch (a seq_cst RMW) and then wakes. If our prepare_wait() read
+  /// the epoch after that bump, it synchronizes with it, so the re-check below
+  /// sees the flag and we do not sleep. If it read the epoch before the bump,
+  /// the sleep compares against the stale epoch: the kernel's compare-and-sleep
+  /// fails at once if the bump came first, and the wake finds us asleep if it
+  /// came later. A stop requested before the callback is registered runs it at
+  /// once (waking nobody who is not re-checking anyway) and the re-check sees
+  /// it. The callback is unregistered before we return (its destructor waits for
+  /// a callback in flight), and wait_until()/cancel_wait() take us off the
+  /// waiters in every case, so no thread stays registered.
+  template <class Until, class Stop, class MayProceed>
+  void park(detail::EventCount& event, Until& deadline, const Stop& stop,
+            MayProceed may_proceed) noexcept {
+    if (detail::spin_until([&] { return may_proceed() || stop.stop_requested(); })) return;
     const clock::time_point until = deadline.get();
+    const detail::StopWaker<Stop> waker(stop, event);
     const std::uint32_t key = event.prepare_wait();
     ring_.waiter_fence();
-    if (may_proceed() || clock::now() >= until) {
+    if (may_proceed() || stop.stop_requested() || clock::now() >= until) {
       event.cancel_wait();
       return;
     }
     event.wait_until(key, until);
+  }
+
+  /// Returns the steady_clock deadline `timeout` from now.
+  template <class Rep, class Period>
+  static Deadline after(std::chrono::duration<Rep, Period> timeout) noexcept {
+    return Deadline::at(detail::deadline_after(timeout));
+  }
+
+  /// Returns the deadline at `deadline`: a steady_clock one as it is, another
+  /// clock's as a ClockDeadline, which that clock judges.
+  template <class C, class Duration>
+  static auto until(std::chrono::time_point<C, Duration> deadline) {
+    if constexpr (std::is_same_v<C, clock>) {
+      return Deadline::at(detail::saturate(deadline));
+    } else {
+      return detail::ClockDeadline<C, Duration>(deadline);
+    }
+  }
+
+  /// Removes queued items (at most `limit`, counting holes passed) until the
+  /// queue is empty, each to the eviction handler or destroyed; returns how
+  /// many items it removed. Each removal is a pop (so it wakes a waiting
+  /// pusher) counted as a discard instead; see counts().
+  std::size_t discard_queued(std::size_t limit) {
+    std::size_t removed = 0;
+    detail::Backoff backoff;
+    for (std::size_t passed = 0; passed < limit;) {
+      std::optional<T> item;
+      discard_claims_.fetch_add(1, std::memory_order_seq_cst);
+      RingStatus status;
+      if (on_evict_) {
+        BQ_TRY { status = pop_into(item); }
+        BQ_CATCH(...) {
+          // Moving the item out threw: the ring destroyed it, and it was discarded.
+          discarded_.fetch_add(1, std::memory_order_relaxed);
+          BQ_RETHROW;
+        }
+      } else {
+        status = pop_once([](T&) noexcept {});  // the ring destroys the item
+      }
+      if (status != RingStatus::ok) discard_claims_.fetch_sub(1, std::memory_order_seq_cst);
+      switch (status) {
+        case RingStatus::ok:
+          discarded_.fetch_add(1, std::memory_order_relaxed);
+          ++removed;
+          ++passed;
+          if (item) on_evict_(std::move(*item));
+          break;
+        case RingStatus::skipped: ++passed; break;      // a hole: no item, but a position
+        case RingStatus::busy: backoff.pause(); break;  // a running push, writing
+        case RingStatus::full:
+        case RingStatus::closed: return removed;
+      }
+    }
+    return removed;
   }
 
   const QueueConfig config_;
@@ -605,6 +895,8 @@ class BoundedQueue {
   alignas(detail::kCacheLine) std::atomic<std::uint64_t> dropped_newest_{0};
   std::atomic<std::uint64_t> timed_out_{0};
   std::atomic<std::uint64_t> rejected_closed_{0};
+  std::atomic<std::uint64_t> discarded_{0};
+  std::atomic<std::uint64_t> discard_claims_{0};           // see counts()
   mutable std::atomic<std::uint64_t> popped_reported_{0};  // see counts()
   mutable std::atomic<std::uint64_t> pushed_reported_{0};
 };

@@ -8,7 +8,7 @@
 //   bq_capacity, bq_size, bq_high_watermark      gauges (items)
 //   bq_utilization_ratio                         gauge, size / capacity in [0, 1]
 //   bq_pushed_total, bq_popped_total             counters
-//   bq_dropped_total{reason="oldest"|"newest"|"timed_out"}   counter
+//   bq_dropped_total{reason="oldest"|"newest"|"timed_out"|"discarded"}   counter
 //   bq_rejected_closed_total                     counter
 //
 // write_json() writes the same numbers as a JSON object per queue (an array of
@@ -178,7 +178,7 @@ struct PrometheusFamily {
   void (*append_value)(std::string&, const QueueMetrics&);
 };
 
-// bq_dropped_total spans three entries (one per reason) that share HELP and TYPE.
+// bq_dropped_total spans four entries (one per reason) that share HELP and TYPE.
 inline constexpr PrometheusFamily kPrometheusFamilies[] = {
     {"bq_capacity", "gauge", "Maximum number of items the queue holds.", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.capacity); }},
@@ -194,13 +194,15 @@ inline constexpr PrometheusFamily kPrometheusFamilies[] = {
     {"bq_popped_total", "counter", "Items returned by a pop.", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.popped); }},
     {"bq_dropped_total", "counter",
-     "Items lost because the queue was full: the oldest evicted, the newest refused, or "
-     "timed out waiting for room.",
+     "Items lost: because the queue was full (the oldest evicted, the newest refused, or "
+     "timed out waiting for room), or discarded by close_and_discard() or clear().",
      "oldest", [](std::string& o, const QueueMetrics& m) { append_number(o, m.dropped_oldest); }},
     {"bq_dropped_total", "counter", "", "newest",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.dropped_newest); }},
     {"bq_dropped_total", "counter", "", "timed_out",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.timed_out); }},
+    {"bq_dropped_total", "counter", "", "discarded",
+     [](std::string& o, const QueueMetrics& m) { append_number(o, m.discarded); }},
     {"bq_rejected_closed_total", "counter", "Pushes refused because the queue was closed.", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.rejected_closed); }},
 };
@@ -224,6 +226,7 @@ inline void append_json_object(std::string& out, std::string_view name, const Qu
   field("dropped_oldest", m.dropped_oldest);
   field("dropped_newest", m.dropped_newest);
   field("timed_out", m.timed_out);
+  field("discarded", m.discarded);
   field("rejected_closed", m.rejected_closed);
   out += '}';
 }
@@ -307,8 +310,9 @@ inline void write_json(std::ostream& out,
 /// Writes one queue as a JSON object on one line, without a trailing newline:
 /// {"queue":"ingest","capacity":1000,"size":3,"high_watermark":870,
 /// "utilization":0.003,"pushed":...,"popped":...,"dropped":...,
-/// "dropped_oldest":...,"dropped_newest":...,"timed_out":...,"rejected_closed":...}
-/// (`dropped` is the sum of the three reasons; `utilization` is size / capacity).
+/// "dropped_oldest":...,"dropped_newest":...,"timed_out":...,"discarded":...,
+/// "rejected_closed":...} (`dropped` is QueueMetrics::dropped(), the sum of the three
+/// reasons of loss to a full queue; `utilization` is size / capacity).
 inline void write_json(std::ostream& out, std::string_view queue_name,
                        const QueueMetrics& metrics) {
   std::string text;

@@ -97,7 +97,7 @@ template <>
 struct fmt::formatter<bq::HealthStatus> : bq::detail::NameFormatter<bq::HealthStatus> {};
 
 /// "size=3 capacity=10 utilization=30.0% high_watermark=8 pushed=100 popped=90
-/// dropped=7 dropped_oldest=5 dropped_newest=2 timed_out=0 rejected_closed=0"
+/// dropped=7 dropped_oldest=5 dropped_newest=2 timed_out=0 rejected_closed=0 discarded=0"
 template <>
 struct fmt::formatter<bq::QueueMetrics> : bq::detail::PlainFormatter {
   template <class FormatContext>
@@ -105,10 +105,10 @@ struct fmt::formatter<bq::QueueMetrics> : bq::detail::PlainFormatter {
     return fmt::format_to(ctx.out(),
                           "size={} capacity={} utilization={:.1f}% high_watermark={} pushed={} "
                           "popped={} dropped={} dropped_oldest={} dropped_newest={} timed_out={} "
-                          "rejected_closed={}",
+                          "rejected_closed={} discarded={}",
                           m.size, m.capacity, m.utilization_percent(), m.high_watermark, m.pushed,
                           m.popped, m.dropped(), m.dropped_oldest, m.dropped_newest, m.timed_out,
-                          m.rejected_closed);
+                          m.rejected_closed, m.discarded);
   }
 };
 
@@ -147,11 +147,13 @@ struct fmt::formatter<bq::MonitorEvent> : bq::detail::PlainFormatter {
       case bq::MonitorEventKind::drops:
         return fmt::format_to(ctx.out(),
                               "queue {} dropped {} items in the last {} (oldest evicted {}, newest "
-                              "refused {}, timed out {}) and refused {} after close; totals: "
-                              "dropped {}, refused after close {}, pushed {}",
+                              "refused {}, timed out {}), discarded {} and refused {} after "
+                              "close; totals: dropped {}, discarded {}, refused after close {}, "
+                              "pushed {}",
                               queue, e.dropped.dropped(), readable_duration(e.period),
                               e.dropped.oldest, e.dropped.newest, e.dropped.timed_out,
-                              e.dropped.rejected_closed, m.dropped(), m.rejected_closed, m.pushed);
+                              e.dropped.discarded, e.dropped.rejected_closed, m.dropped(),
+                              m.discarded, m.rejected_closed, m.pushed);
       case bq::MonitorEventKind::high_watermark:
         return fmt::format_to(ctx.out(), "queue {} high watermark {} in the last {}; size now {}",
                               queue, fill_level(e.peak, m.capacity), readable_duration(e.period),

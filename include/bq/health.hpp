@@ -13,7 +13,9 @@
 //   last_check = now;
 //
 // Pushes refused because the queue was closed are not counted against health:
-// closing is how a queue shuts down.
+// closing is how a queue shuts down. Nor are items discarded by
+// close_and_discard() or clear(): the owner removed them on purpose. Both are
+// in metrics_delta(), for callers that judge them.
 #pragma once
 
 #include <cstdint>
@@ -91,6 +93,7 @@ struct HealthReport {
   delta.dropped_newest = since(now.dropped_newest, before.dropped_newest);
   delta.timed_out = since(now.timed_out, before.timed_out);
   delta.rejected_closed = since(now.rejected_closed, before.rejected_closed);
+  delta.discarded = since(now.discarded, before.discarded);
   return delta;
 }
 

@@ -5,7 +5,7 @@
 // copies them into this struct on request. A snapshot taken while producers and
 // consumers run is "consistent enough": every field is a value the counter had
 // during the call, but the fields are not read at one instant. At quiescence
-// `pushed == popped + dropped_oldest + size` holds exactly.
+// `pushed == popped + dropped_oldest + discarded + size` holds exactly.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +24,10 @@ struct QueueMetrics {
   std::uint64_t dropped_newest = 0;   ///< Pushes that returned `dropped_newest`.
   std::uint64_t timed_out = 0;        ///< Pushes that returned `timed_out`.
   std::uint64_t rejected_closed = 0;  ///< Pushes that returned `closed`.
+  std::uint64_t discarded = 0;        ///< Queued items removed by close_and_discard() or clear().
 
-  /// Returns `dropped_oldest + dropped_newest + timed_out`.
+  /// Returns `dropped_oldest + dropped_newest + timed_out`: the items lost because
+  /// the queue was full (`discarded` items were removed on purpose and are not in it).
   [[nodiscard]] constexpr std::uint64_t dropped() const noexcept {
     return dropped_oldest + dropped_newest + timed_out;
   }

@@ -9,9 +9,10 @@
 //                       excursion: nothing more while it stays high.
 //   utilization_normal  the excursion is over: a whole interval peaked below
 //                       warn_utilization - hysteresis (0.1 by default).
-//   drops               items were lost (or refused after close) since the
-//                       previous sample: one event with the counts split by
-//                       reason, plus the totals in `metrics`. Never one per item.
+//   drops               items were lost, discarded (close_and_discard(), clear())
+//                       or refused after close since the previous sample: one
+//                       event with the counts split by reason, plus the totals
+//                       in `metrics`. Never one per item.
 //   high_watermark      (opt-in, MonitorOptions::report_high_watermark) the peak
 //                       size of the interval, for every queue, every interval.
 //
@@ -90,13 +91,16 @@ struct DropCounts {
   std::uint64_t newest = 0;           ///< Refused because full (dropped_newest).
   std::uint64_t timed_out = 0;        ///< Waited for room in vain (timed_out).
   std::uint64_t rejected_closed = 0;  ///< Refused because closed (rejected_closed).
+  std::uint64_t discarded = 0;        ///< Removed by close_and_discard() or clear() (discarded).
 
   /// Returns the items lost because the queue was full: `oldest + newest + timed_out`.
   [[nodiscard]] constexpr std::uint64_t dropped() const noexcept {
     return oldest + newest + timed_out;
   }
   /// Returns true if any count is non-zero.
-  [[nodiscard]] constexpr bool any() const noexcept { return dropped() + rejected_closed > 0; }
+  [[nodiscard]] constexpr bool any() const noexcept {
+    return dropped() + rejected_closed + discarded > 0;
+  }
 
   friend constexpr bool operator==(const DropCounts&, const DropCounts&) = default;
 };
@@ -494,6 +498,7 @@ class QueueMonitor {
       dropped.newest = since(now.dropped_newest, queue.last.dropped_newest);
       dropped.timed_out = since(now.timed_out, queue.last.timed_out);
       dropped.rejected_closed = since(now.rejected_closed, queue.last.rejected_closed);
+      dropped.discarded = since(now.discarded, queue.last.discarded);
       if (dropped.any()) {
         events.push_back(base);
         events.back().kind = MonitorEventKind::drops;

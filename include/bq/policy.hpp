@@ -15,8 +15,13 @@
 //     // deadline_passed == true is treated as `time_out`.
 //     bq::FullAction on_full(bool deadline_passed) const noexcept;
 //   };
+//   static_assert(bq::QueuePolicy<MyPolicy>);  // the message here, not deep in the queue
+//
+// The concept QueuePolicy names that interface; BoundedQueue checks it too.
 #pragma once
 
+#include <concepts>
+#include <string_view>
 #include <type_traits>
 
 #include "queue_config.hpp"
@@ -30,6 +35,9 @@ enum class PushResult {
   dropped_newest,   ///< The queue was full; the item was not queued (the caller keeps it).
   timed_out,        ///< The queue stayed full until the deadline; the caller keeps the item.
   closed,           ///< The queue is closed; the caller keeps the item.
+  cancelled,        ///< A stop was requested while the push waited; the caller keeps the
+                    ///< item. Not a drop: counted in no metric (only the std::stop_token
+                    ///< overloads return it).
 };
 
 /// Returns true if the push queued its item (`pushed` or `replaced_oldest`).
@@ -37,7 +45,7 @@ enum class PushResult {
   return result == PushResult::pushed || result == PushResult::replaced_oldest;
 }
 
-/// Returns "pushed", "replaced_oldest", "dropped_newest", "timed_out" or "closed".
+/// Returns "pushed", "replaced_oldest", "dropped_newest", "timed_out", "closed" or "cancelled".
 [[nodiscard]] constexpr std::string_view to_string(PushResult result) noexcept {
   switch (result) {
     case PushResult::pushed: return "pushed";
@@ -45,6 +53,7 @@ enum class PushResult {
     case PushResult::dropped_newest: return "dropped_newest";
     case PushResult::timed_out: return "timed_out";
     case PushResult::closed: return "closed";
+    case PushResult::cancelled: return "cancelled";
   }
   return "unknown";
 }
@@ -55,6 +64,32 @@ enum class FullAction {
   drop_newest,   ///< Give up: the push returns `dropped_newest`.
   wait,          ///< Wait for room until the push's deadline, then ask again.
   time_out,      ///< Give up: the push returns `timed_out`.
+};
+
+namespace detail {
+
+/// True if Policy has a `may_evict` member.
+template <class Policy>
+concept has_may_evict = requires {
+  Policy::may_evict;
+};
+
+/// True if Policy has no `may_evict`, or one that is a constant expression.
+template <class Policy>
+concept constant_may_evict = !has_may_evict<Policy> || requires {
+  typename std::bool_constant<static_cast<bool>(Policy::may_evict)>;
+};
+
+}  // namespace detail
+
+/// What BoundedQueue requires of its Policy: a `FullAction on_full(bool
+/// deadline_passed) const`, and, if it has a `may_evict` member, one that is a
+/// constant convertible to bool. Check a policy of your own where you define it:
+/// `static_assert(bq::QueuePolicy<MyPolicy>);`.
+template <class Policy>
+concept QueuePolicy = std::is_object_v<Policy> && detail::constant_may_evict<Policy> &&
+    requires(const Policy& policy) {
+  { policy.on_full(true) } -> std::same_as<FullAction>;
 };
 
 /// When full: evicts the oldest item and queues the new one. Never waits.
@@ -108,7 +143,7 @@ Policy make_policy(const QueueConfig& config) {
 /// When full: waits like Block until the deadline, then does what `Then` does
 /// (`BlockThen<DropOldest>` evicts the oldest and returns `replaced_oldest`).
 /// If room appears during the wait, the push returns `pushed`.
-template <class Then>
+template <QueuePolicy Then>
 class BlockThen {
  public:
   static constexpr bool may_evict = detail::policy_may_evict<Then>();
