@@ -42,7 +42,8 @@
 // - Concurrency: Mpmc (default) allows any number of pushing and popping
 //   threads; Spsc allows one of each at a time and needs no read-modify-write
 //   (which is faster depends on the machine: see docs/bench). With a policy
-//   that may evict, a Spsc queue's producer also pops, so it uses the MPMC ring.
+//   that may evict, a Spsc queue's producer takes the oldest item with one CAS
+//   per eviction, and its consumer claims each item with one CAS.
 // - Destruction: destroying a queue while another thread is inside one of its
 //   members is undefined; debug builds assert that no thread is waiting.
 //
@@ -169,9 +170,13 @@ class BoundedQueue {
                 "bq: Policy must have `FullAction on_full(bool deadline_passed) const` (see "
                 "policy.hpp); check yours where you define it: static_assert(bq::QueuePolicy<P>)");
 
-  static constexpr bool kSpscRing =
-      std::is_same_v<Concurrency, Spsc> && !detail::policy_may_evict<Policy>();
-  using Ring = std::conditional_t<kSpscRing, detail::SpscRing<T>, detail::MpmcRing<T>>;
+  // Whether the ring can evict: the MPMC ring always can; the SPSC ring only when
+  // built for a policy that may (which costs its popper a CAS per pop).
+  static constexpr bool kRingMayEvict =
+      std::is_same_v<Concurrency, Mpmc> || detail::policy_may_evict<Policy>();
+  using Ring = std::conditional_t<std::is_same_v<Concurrency, Spsc>,
+                                  detail::SpscRing<T, detail::policy_may_evict<Policy>()>,
+                                  detail::MpmcRing<T>>;
   using RingStatus = detail::RingStatus;
   using Deadline = detail::Deadline;
   using NoStop = detail::NoStop;
@@ -536,7 +541,7 @@ class BoundedQueue {
         case RingStatus::full:
         case RingStatus::skipped: break;  // (pops only)
       }
-    } else if constexpr (!kSpscRing) {
+    } else if constexpr (kRingMayEvict) {
       // A policy that evicts at once goes straight to the evicting push, which
       // also handles the not-full case: one pass over the ring instead of two.
       return push_evicting_oldest(construct);
@@ -573,9 +578,9 @@ class BoundedQueue {
       }
       switch (action) {
         case FullAction::evict_oldest:
-          if constexpr (kSpscRing) {
+          if constexpr (!kRingMayEvict) {
             // Policy said may_evict = false, then asked to evict: refuse the item
-            // rather than break the single-popper ring.
+            // (the ring was built without the popper's CAS that eviction needs).
             assert(false && "bq: a policy with may_evict == false asked to evict");
             dropped_newest_.fetch_add(1, std::memory_order_relaxed);
             return PushResult::dropped_newest;
@@ -596,7 +601,7 @@ class BoundedQueue {
   /// Pushes, evicting the oldest item if full and handing it to the eviction
   /// handler, which runs outside the ring once this push's item is queued.
   template <class Construct>
-  BQ_ALWAYS_INLINE PushResult push_evicting_oldest(Construct& construct) requires(!kSpscRing) {
+  BQ_ALWAYS_INLINE PushResult push_evicting_oldest(Construct& construct) requires kRingMayEvict {
     std::optional<T> oldest;
     if (!push_evicting(construct, oldest)) return reject_closed();
     if (!oldest) return PushResult::pushed;
@@ -606,9 +611,9 @@ class BoundedQueue {
 
   template <class Construct>
   ForcePushResult<T> force_push_impl(Construct construct) {
-    static_assert(!kSpscRing,
-                  "bq: force_push on a Spsc queue needs a policy that may evict (the producer "
-                  "pops to evict); use Mpmc or an evicting policy");
+    static_assert(kRingMayEvict,
+                  "bq: force_push on a Spsc queue needs a policy that may evict (its ring is "
+                  "built for evictions only then); use Mpmc or an evicting policy");
     ForcePushResult<T> out{PushResult::pushed, std::nullopt};
     if (!push_evicting(construct, out.evicted)) {
       out.result = reject_closed();
@@ -641,7 +646,7 @@ class BoundedQueue {
   /// eviction, the evicted item goes to the handler before the exception
   /// propagates (it has no other way back).
   template <class Construct>
-  bool push_evicting(Construct& construct, std::optional<T>& oldest) requires(!kSpscRing) {
+  bool push_evicting(Construct& construct, std::optional<T>& oldest) requires kRingMayEvict {
     const auto evict = [&](T& item) noexcept(std::is_nothrow_move_constructible_v<T>) {
       oldest.emplace(std::move(item));
     };

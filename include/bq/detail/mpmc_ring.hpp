@@ -368,18 +368,8 @@ class MpmcRing {
     } else {
       // Counted before the move, so an item whose move throws is counted too.
       evictions_.fetch_add(1, std::memory_order_release);
-      struct Destroy {
-        Slot& slot;
-        ~Destroy() { slot.storage.get()->~T(); }
-      };
-      BQ_TRY {
-        Destroy destroy{slot};
-        evict(*slot.storage.get());
-      }
-      BQ_CATCH(...) {
-        abandon(slot, pos);  // the oldest item left (counted by evict); ours never came
-        BQ_RETHROW;
-      }
+      // If the move throws, the oldest item is gone (counted) and ours never came.
+      evict_from(slot.storage, evict, [&] { abandon(slot, pos); });
     }
     publish(slot, pos, construct);
   }

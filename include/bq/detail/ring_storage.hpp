@@ -146,4 +146,22 @@ BQ_ALWAYS_INLINE void construct_in(Storage<T>& storage, Construct&& construct, U
   }
 }
 
+/// Hands the item in `storage` to `evict(T&)`, then destroys it, also if evict throws
+/// (then `undo()` runs before the exception propagates).
+template <class T, class Evict, class Undo>
+void evict_from(Storage<T>& storage, Evict& evict, Undo&& undo) {
+  struct Destroy {
+    Storage<T>& storage;
+    ~Destroy() { storage.get()->~T(); }
+  };
+  BQ_TRY {
+    Destroy destroy{storage};
+    evict(*storage.get());
+  }
+  BQ_CATCH(...) {
+    undo();
+    BQ_RETHROW;
+  }
+}
+
 }  // namespace bq::detail

@@ -1,7 +1,8 @@
-// SpscRing: the ring behind BoundedQueue<T, P, Spsc> when P never evicts.
+// SpscRing: the ring behind BoundedQueue<T, P, Spsc>.
 //
-// One pushing thread and one popping thread at a time, so nothing needs a
-// read-modify-write: each side writes only its own index with plain stores.
+// One pushing thread and one popping thread at a time, so when P never evicts
+// nothing needs a read-modify-write: each side writes only its own index with
+// plain stores.
 // Each slot carries a flag saying which side owns it (the pusher while false,
 // the popper while true), and the two sides learn about each other differently:
 // - the popper reads only the flag of the slot it pops, never tail_, so it
@@ -20,6 +21,19 @@
 // wait until no push is in flight (each push announces its position in
 // pushing_at_, ordered against closing_ by the fence pair, and is in flight
 // until tail_ moves past it), then set closed_, which pops trust.
+//
+// When P may evict (kEvicting), the pusher of a full ring takes the oldest item
+// itself, so head_ has two writers and the two must agree on who gets that item:
+// both claim a position by a compare-and-swap of head_ (the pusher only when the
+// ring is full, so one CAS per eviction and none per ordinary push; the popper
+// on every pop). The popper moves head_ *before* it moves the item out, so the
+// slot state is then a turn number, as in the MPMC ring (2*lap free for the
+// push of that lap, 2*lap+1 holding its item), never mistaken for another
+// lap's: a popper with a stale head_ finds its CAS fail, and the pusher waits
+// for a slot whose popper is still moving the item out (it is a move away).
+// Evictions are counted by the pusher alone, with plain stores: claimed before
+// its CAS (taken back if the CAS fails) and committed after, so counts() can
+// tell evicted positions from popped ones without ever running ahead.
 #pragma once
 
 #include <algorithm>
@@ -39,14 +53,14 @@
 namespace bq::detail {
 
 BQ_PADDED_BEGIN  // alignas padding keeps each side on its own lines
-template <class T>
+template <class T, bool kEvicting = false>
 class SpscRing {
  public:
   explicit SpscRing(std::size_t capacity)
       : positions_(checked_capacity(capacity, sizeof(Slot))),
         slots_(allocate_slots<Slot>(capacity)) {
     for (std::size_t i = 0; i < capacity; ++i) {
-      slots_[i].full.store(false, std::memory_order_relaxed);
+      slots_[i].state.store(free_state(i), std::memory_order_relaxed);
     }
   }
 
@@ -63,63 +77,112 @@ class SpscRing {
 
   [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
 
+  /// Constructs the next item with `construct(void* where)` if there is room.
+  /// Returns ok, full, closed, or busy (kEvicting: the popper is still moving
+  /// the previous lap's item out of the slot: retry).
   template <class Construct>
   BQ_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
-    // Announce the push at pos before reading closing_; close() reads the two
-    // in the opposite order, and the fence pair makes sure one sees the other.
-    // Publishing tail_ ends the push: one store marks it, none unmarks it.
-    // Release: a close() that reads this announcement also sees the previous
-    // push's tail_ (and item), so it cannot take that push for unpublished
-    // work already done and end before the item is visible.
-    pushing_at_.store(pos, std::memory_order_release);
-    fence_.light();
-    if (closing_.load(std::memory_order_relaxed)) {
-      end_unpublished_push();
-      // close() is between its two steps; report closed only once is_closed()
-      // says so too, so that no thread sees a push fail on an "open" queue.
-      while (!closed_.load(std::memory_order_acquire)) std::this_thread::yield();
-      return RingStatus::closed;
-    }
+    if (!begin_push(pos)) return RingStatus::closed;
     if (free_ahead_ == 0 && (free_ahead_ = count_free_from(pos)) == 0) {
       end_unpublished_push();
       return RingStatus::full;
     }
-    Slot& slot = slot_at(pos);
-    construct_in(slot.storage, construct, [this] { end_unpublished_push(); });  // nothing published
-    // Release: the item's construction happens-before the popper's acquire of
-    // the flag. tail_ moves after the flag, so when close() sees tail_ move,
-    // the item is there for the pops that trust closed_.
-    slot.full.store(true, std::memory_order_release);
-    const std::uint64_t next = positions_.next(pos);
-    tail_.store(next, std::memory_order_release);
-    --free_ahead_;
-    sample_size(next);
-    return RingStatus::ok;
+    return publish(pos, construct);
+  }
+
+  /// Like try_push(), but when the ring is full first takes the oldest item
+  /// (pos's slot one lap earlier) away from the popper with one CAS of head_,
+  /// counts it and calls `evict(T&)` with it (before destroying it). Returns
+  /// ok, closed or busy; never full.
+  template <class Construct, class Evict>
+  BQ_ALWAYS_INLINE RingStatus try_push_evicting(Construct&& construct,
+                                                Evict&& evict) requires kEvicting {
+    const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
+    if (!begin_push(pos)) return RingStatus::closed;
+    if (free_ahead_ == 0 && (free_ahead_ = count_free_from(pos)) == 0) {
+      const std::uint64_t oldest = pos - positions_.lap_step();
+      const std::uint64_t claimed = evictions_claimed_.load(std::memory_order_relaxed);
+      // The claim is stored before the CAS, which releases it to any counts()
+      // that reads head_ from this CAS on (see counts()).
+      evictions_claimed_.store(claimed + 1, std::memory_order_relaxed);
+      // Until pos is published, a popper that reaches it must wait rather than
+      // report empty: the oldest item is gone, and this push's item is on its
+      // way (evicting and queueing are one step). Released by the CAS, like the claim.
+      evicting_at_.store(pos, std::memory_order_relaxed);
+      std::uint64_t expected = oldest;
+      if (!head_.compare_exchange_strong(expected, positions_.next(oldest),
+                                         std::memory_order_acq_rel, std::memory_order_acquire)) {
+        // The popper took the oldest item first, so there is room now.
+        evictions_claimed_.store(claimed, std::memory_order_relaxed);
+        evicting_at_.store(kNoPush, std::memory_order_relaxed);
+        free_ahead_ = count_free_from(pos);
+        return publish(pos, construct);
+      }
+      // The oldest item is ours: this thread published it a lap ago and no
+      // popper can claim it now. Counted before the move, so an item whose
+      // move throws is counted too.
+      evictions_committed_.store(evictions_committed_.load(std::memory_order_relaxed) + 1,
+                                 std::memory_order_release);
+      Slot& slot = slot_at(pos);
+      evict_from(slot.storage, evict, [&] { give_back(slot, pos); });
+      // The slot is empty and ours: hand it to this push.
+      slot.state.store(free_state(pos), std::memory_order_relaxed);
+      free_ahead_ = 1;
+    }
+    return publish(pos, construct);
   }
 
   template <class Consume>
   BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
-    const std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
-    Slot& slot = slot_at(pos);
-    if (!slot.full.load(std::memory_order_acquire)) {
-      if (!closed_.load(std::memory_order_acquire)) return RingStatus::full;
-      // closed_ is set only after the last push published its item: re-read.
-      if (!slot.full.load(std::memory_order_acquire)) return RingStatus::closed;
-    }
-    struct Release {
-      SpscRing& ring;
-      Slot& slot;
-      std::uint64_t pos;
-      ~Release() {
-        slot.storage.get()->~T();
-        // Release: the item's destruction happens-before the pusher reuses the slot.
-        slot.full.store(false, std::memory_order_release);
-        ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
+    // Without kEvicting head_ is ours alone; with it, an evicting push may
+    // move it too (acquire: then its eviction's turn store is visible).
+    std::uint64_t pos =
+        head_.load(kEvicting ? std::memory_order_acquire : std::memory_order_relaxed);
+    for (;;) {
+      Slot& slot = slot_at(pos);
+      if (!holds_item(slot, pos)) {
+        if constexpr (kEvicting) {
+          // The slot may hold a later lap because pos was evicted: go on from head_.
+          const std::uint64_t head = head_.load(std::memory_order_acquire);
+          if (head != pos) {
+            pos = head;
+            continue;
+          }
+        }
+        if constexpr (kEvicting) {
+          // An evicting push of pos is under way (see try_push_evicting()). The
+          // acquire load of head_ that read pos saw its CAS, or a pop after it.
+          if (evicting_at_.load(std::memory_order_acquire) == pos) return RingStatus::busy;
+        }
+        if (!closed_.load(std::memory_order_acquire)) return RingStatus::full;
+        // closed_ is set only after the last push published its item: re-read.
+        if (!holds_item(slot, pos)) return RingStatus::closed;
       }
-    } release{*this, slot, pos};
-    consume(*slot.storage.get());
-    return RingStatus::ok;
+      if constexpr (kEvicting) {
+        // Claim pos against an evicting push; on failure pos is the new head_.
+        if (!head_.compare_exchange_strong(pos, positions_.next(pos), std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+          continue;
+        }
+      }
+      struct Release {
+        SpscRing& ring;
+        Slot& slot;
+        std::uint64_t pos;
+        ~Release() {
+          slot.storage.get()->~T();
+          // Release: the item's destruction happens-before the pusher reuses the slot.
+          slot.state.store(ring.free_state(ring.positions_.lap_step() + pos),
+                           std::memory_order_release);
+          if constexpr (!kEvicting) {
+            ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
+          }
+        }
+      } release{*this, slot, pos};
+      consume(*slot.storage.get());
+      return RingStatus::ok;
+    }
   }
 
   void close() noexcept {
@@ -141,8 +204,9 @@ class SpscRing {
   /// its signaller_fence() and its check for sleepers, the sleeping popper
   /// registers and pays waiter_fence() before this read, so one sees the other.
   [[nodiscard]] bool pop_may_proceed() const noexcept {
-    return closed_.load(std::memory_order_relaxed) ||
-           slot_at(head_.load(std::memory_order_relaxed)).full.load(std::memory_order_relaxed);
+    if (closed_.load(std::memory_order_relaxed)) return true;
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);
+    return slot_at(head).state.load(std::memory_order_relaxed) == full_state(head);
   }
 
   /// For the pusher: true if there is room for `items` (1 to capacity()) or
@@ -164,11 +228,18 @@ class SpscRing {
     // (read the other way round, pops then pushes between the two reads would
     // add up to a size the ring never held). A pop may have moved head_ past
     // the tail_ read (tail_ is also stored after the item is published): that
-    // push has happened, so pushed is at least popped.
+    // push has happened, so pushed is at least what left the ring.
     const std::uint64_t tail = positions_.count(tail_.load(std::memory_order_acquire));
-    const std::uint64_t popped = positions_.count(head_.load(std::memory_order_acquire));
-    const std::uint64_t pushed = std::max(popped, tail);
-    return RingCounts{pushed, popped, 0, std::min<std::uint64_t>(pushed - popped, capacity())};
+    // Committed evictions before head_: every one is among the positions head_
+    // passed, so evicted only lags. Claims after head_: the acquire load of head_
+    // makes the claim of every eviction it includes visible (plus one in flight,
+    // which makes popped lag, never lead).
+    const std::uint64_t evicted = evictions_committed_.load(std::memory_order_acquire);
+    const std::uint64_t head = positions_.count(head_.load(std::memory_order_acquire));
+    const std::uint64_t skipped = evictions_claimed_.load(std::memory_order_acquire);
+    const std::uint64_t popped = head - std::min(head, skipped);
+    const std::uint64_t pushed = std::max(head, tail);
+    return RingCounts{pushed, popped, evicted, std::min<std::uint64_t>(pushed - head, capacity())};
   }
   [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
   [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
@@ -179,16 +250,90 @@ class SpscRing {
   void waiter_fence() const noexcept { fence_.heavy(); }
 
  private:
-  /// A slot's flag says who may touch it: the pusher while false, the popper while true.
+  /// A slot's state says who may touch it. Without kEvicting, a flag: the pusher
+  /// while false, the popper while true. With it, a turn: free_state(pos) for the
+  /// push of pos, full_state(pos) while it holds pos's item (see the file comment).
+  using State = std::conditional_t<kEvicting, std::uint64_t, bool>;
   struct Slot {
-    std::atomic<bool> full;
+    std::atomic<State> state;
     Storage<T> storage;
   };
+
+  State free_state(std::uint64_t pos) const noexcept {
+    if constexpr (kEvicting) {
+      return 2 * positions_.lap(pos);
+    } else {
+      return false;
+    }
+  }
+  State full_state(std::uint64_t pos) const noexcept {
+    if constexpr (kEvicting) {
+      return 2 * positions_.lap(pos) + 1;
+    } else {
+      return true;
+    }
+  }
+  /// For the popper of `pos`: acquire, so the item's construction happens-before its move.
+  bool holds_item(const Slot& slot, std::uint64_t pos) const noexcept {
+    return slot.state.load(std::memory_order_acquire) == full_state(pos);
+  }
+
+  /// Announces the push at `pos`; returns false (the push ended) if the ring is closing.
+  /// Announced before closing_ is read; close() reads the two in the opposite order,
+  /// and the fence pair makes sure one sees the other. Publishing tail_ ends the
+  /// push: one store marks it, none unmarks it. Release: a close() that reads this
+  /// announcement also sees the previous push's tail_ (and item), so it cannot take
+  /// that push for unpublished work already done and end before the item is visible.
+  bool begin_push(std::uint64_t pos) noexcept {
+    pushing_at_.store(pos, std::memory_order_release);
+    fence_.light();
+    if (!closing_.load(std::memory_order_relaxed)) return true;
+    end_unpublished_push();
+    // close() is between its two steps; report closed only once is_closed()
+    // says so too, so that no thread sees a push fail on an "open" queue.
+    while (!closed_.load(std::memory_order_acquire)) std::this_thread::yield();
+    return false;
+  }
+
+  /// Constructs the item of `pos` (announced, counted free) in its slot and publishes it.
+  template <class Construct>
+  BQ_ALWAYS_INLINE RingStatus publish(std::uint64_t pos, Construct& construct) {
+    Slot& slot = slot_at(pos);
+    if constexpr (kEvicting) {
+      // head_ moves before the popper empties the slot: it may still be a move away.
+      // Acquire: the previous item's destruction happens-before our construction.
+      if (slot.state.load(std::memory_order_acquire) != free_state(pos)) {
+        end_unpublished_push();
+        return RingStatus::busy;
+      }
+    }
+    construct_in(slot.storage, construct, [this] { end_unpublished_push(); });  // nothing published
+    // Release: the item's construction happens-before the popper's acquire of
+    // the state. tail_ moves after the state, so when close() sees tail_ move,
+    // the item is there for the pops that trust closed_.
+    slot.state.store(full_state(pos), std::memory_order_release);
+    const std::uint64_t next = positions_.next(pos);
+    tail_.store(next, std::memory_order_release);
+    --free_ahead_;
+    sample_size(next);
+    return RingStatus::ok;
+  }
+
+  /// After an eviction whose move threw: the slot is empty, and free again for `pos`,
+  /// which stays unpublished (the eviction stands, counted).
+  void give_back(Slot& slot, std::uint64_t pos) noexcept {
+    slot.state.store(free_state(pos), std::memory_order_relaxed);
+    free_ahead_ = 1;
+    end_unpublished_push();
+  }
 
   static constexpr std::uint64_t kNoPush = ~std::uint64_t{0};  // never a position
 
   /// Ends an announced push that published nothing (full, closed or thrown).
-  void end_unpublished_push() noexcept { pushing_at_.store(kNoPush, std::memory_order_release); }
+  void end_unpublished_push() noexcept {
+    if constexpr (kEvicting) evicting_at_.store(kNoPush, std::memory_order_release);
+    pushing_at_.store(kNoPush, std::memory_order_release);
+  }
 
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
 
@@ -212,7 +357,7 @@ class SpscRing {
   /// is still queued, that is, if the ring holds at least `back` items: pops
   /// free slots in order, so the items queued are exactly the last pushed.
   bool holds_at_least(std::uint64_t next, std::size_t back) const noexcept {
-    return slot_ahead(next, capacity() - back).full.load(std::memory_order_relaxed);
+    return slot_ahead(next, capacity() - back).state.load(std::memory_order_relaxed);
   }
 
   /// Raises the high watermark after the push that ended before `next`. When
@@ -229,8 +374,16 @@ class SpscRing {
       high_watermark_.raise_to(capacity());
       return;
     }
-    if (!high_watermark_.should_sample(positions_.index(next)) ||
-        !holds_at_least(next, known + 1)) {
+    if constexpr (kEvicting) {
+      // Turns do not say "holds an item" without the position's lap: sample by
+      // head_ on the stride (the popper's line, once per stride).
+      if (high_watermark_.should_sample(positions_.index(next))) {
+        high_watermark_.sample(positions_.count(next),
+                               positions_.count(head_.load(std::memory_order_relaxed)));
+      }
+      return;
+    } else if (!high_watermark_.should_sample(positions_.index(next)) ||
+               !holds_at_least(next, known + 1)) {
       return;
     }
     // The ring holds more than `known` (and fewer than capacity()) items:
@@ -249,6 +402,13 @@ class SpscRing {
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
   std::atomic<std::uint64_t> pushing_at_{kNoPush};
   std::size_t free_ahead_ = 0;  // slots from tail_ on known to be free (pusher only)
+  // Evictions (kEvicting only), written by the pusher alone: claimed before its
+  // head_ CAS (taken back if it fails) and committed after (see counts()).
+  std::atomic<std::uint64_t> evictions_claimed_{0};
+  // The position an evicting push is queueing, until it is published (kNoPush:
+  // none); read by the popper only when it finds the ring empty.
+  std::atomic<std::uint64_t> evicting_at_{kNoPush};
+  std::atomic<std::uint64_t> evictions_committed_{0};
   // The popper's line.
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
   // Read-mostly.
