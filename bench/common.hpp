@@ -22,6 +22,8 @@
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -229,17 +231,20 @@ void push_pop_one_thread(benchmark::State& state) {
 }
 
 /// Pushes one item into the queue and discards its oldest item when it is full: the
-/// queue's native operation, or else a failed try_push, a try_pop and a try_push.
+/// queue's native operation, or else a failed try_push, a try_pop and a try_push. Returns
+/// how many items the emulation popped (0 when native: the queue counts its own).
 template <class Q>
-void push_dropping_oldest(Q& queue, std::uint64_t item) {
+std::uint64_t push_dropping_oldest(Q& queue, std::uint64_t item) {
+  std::uint64_t dropped = 0;
   if constexpr (requires { queue.push_drop_oldest(item); }) {
     queue.push_drop_oldest(item);
   } else {
     while (!queue.try_push(item)) {
       std::uint64_t evicted = 0;
-      (void)queue.try_pop(evicted);
+      if (queue.try_pop(evicted)) ++dropped;
     }
   }
+  return dropped;
 }
 
 /// One thread pushes into a full queue with drop-oldest; time per iteration = one such push.
@@ -277,6 +282,169 @@ void drop_oldest_full(benchmark::State& state) {
   }
   state.SetLabel(kNative ? "native" : "emulated: try_pop+try_push");
   state.counters["held"] = benchmark::Counter(static_cast<double>(held));
+}
+
+/// The consumer's work per item in the overload scenarios: kOverloadWorkSteps rounds of a
+/// multiply and an xorshift (about 100 ns on this machine), so it cannot keep up.
+inline constexpr int kOverloadWorkSteps = 48;
+/// Items each producer pushes per iteration of an overload scenario.
+inline constexpr std::uint64_t kOverloadItems = std::uint64_t{1} << 20;
+
+inline std::uint64_t consumer_work(std::uint64_t x) noexcept {
+  for (int i = 0; i < kOverloadWorkSteps; ++i) {
+    x *= 0x9E3779B97F4A7C15ULL;
+    x ^= x >> 29;
+  }
+  return x;
+}
+
+/// Pins the calling thread to CPU `cpu` when the machine has more than one (Linux).
+inline void pin_to_cpu(unsigned cpu) noexcept {
+  if (std::thread::hardware_concurrency() < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu % std::thread::hardware_concurrency(), &set);
+  (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/// How far along one producer is, on a line of its own: the consumer reads it to tell how
+/// old each item it receives is.
+struct alignas(64) ProducerProgress {
+  std::atomic<std::uint64_t> next_seq{0};
+};
+
+/// Overload: `producers` threads (pinned to CPU 0) each push kOverloadItems items as fast as
+/// they can, dropping the oldest when the queue is full (natively, or emulated with a failed
+/// try_push, a try_pop and a retry), while one consumer (pinned to CPU 1) pops with try_pop
+/// (spinning while empty) and does consumer_work() on each item. Once every producer is
+/// done, the benchmark thread pushes end_of_run, which ends the consumer's loop. Checked:
+/// each producer's items arrive strictly increasing, the newest item (the last item of the
+/// producer that finished last) arrives (drop-oldest never drops it), and delivered + dropped ==
+/// pushed (by the queue's own counters where it has them, else by the producers' own
+/// try_pop tally). Reports producer_Mps (items pushed per second, per producer thread time),
+/// delivered_Mps (items the consumer received per second of its time), delivered_pct (the
+/// share of pushed items delivered) and age_items (how many items a producer had pushed
+/// since the one the consumer receives, the mean over every 64th delivery: drop-oldest's
+/// point is fresh data).
+template <class Q>
+void overload(benchmark::State& state, int producers) {
+  const std::uint64_t per_producer = kOverloadItems;
+  const std::uint64_t pushed_total = per_producer * static_cast<std::uint64_t>(producers);
+  double producer_seconds = 0;
+  double consumer_seconds = 0;
+  std::uint64_t delivered_total = 0;
+  double age_sum = 0;
+  std::uint64_t age_samples = 0;
+  std::string error;
+  for (auto _ : state) {
+    auto queue = std::make_unique<Q>(kCapacity);
+    std::vector<ProducerProgress> progress(static_cast<std::size_t>(producers));
+    std::vector<std::uint64_t> dropped_by_producer(static_cast<std::size_t>(producers), 0);
+    std::vector<double> seconds(static_cast<std::size_t>(producers), 0);
+    std::atomic<int> ready{0};
+    const auto start_together = [&ready, producers] {
+      ready.fetch_add(1);
+      while (ready.load() < producers + 1) std::this_thread::yield();
+    };
+    std::vector<std::thread> threads;
+    for (int p = 0; p < producers; ++p) {
+      threads.emplace_back([&, p] {
+        pin_to_cpu(0);
+        start_together();
+        const auto t0 = std::chrono::steady_clock::now();
+        std::uint64_t dropped = 0;
+        auto& next_seq = progress[static_cast<std::size_t>(p)].next_seq;
+        for (std::uint64_t seq = 0; seq < per_producer; ++seq) {
+          dropped += push_dropping_oldest(*queue, make_item(p, seq));
+          next_seq.store(seq + 1, std::memory_order_relaxed);
+        }
+        seconds[static_cast<std::size_t>(p)] =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        dropped_by_producer[static_cast<std::size_t>(p)] = dropped;
+      });
+    }
+    std::uint64_t delivered = 0;
+    std::uint64_t out_of_order = 0;
+    int last_items = 0;  // producers whose last item was delivered
+    double consumer_took = 0;
+    const std::uint64_t end_of_run = make_item(producers, 0);
+    std::thread consumer([&] {
+      pin_to_cpu(1);
+      std::vector<std::uint64_t> next_seq(static_cast<std::size_t>(producers), 0);
+      std::uint64_t sink = 0;
+      start_together();
+      const auto t0 = std::chrono::steady_clock::now();
+      for (;;) {
+        // try_pop, spinning: the queue is almost never empty here, and it is the one pop
+        // every queue has that claims nothing before an item is there (atomic_queue's
+        // blocking pop claims a position first, and the producers' own try_pops race it).
+        std::uint64_t item = 0;
+        while (!queue->try_pop(item)) cpu_relax();
+        if (item == end_of_run) break;
+        const auto p = static_cast<std::size_t>(item & 0xff) - 1;
+        const std::uint64_t seq = item >> 8;
+        if (p >= next_seq.size() || seq < next_seq[p]) {
+          ++out_of_order;
+          continue;
+        }
+        next_seq[p] = seq + 1;
+        if (seq + 1 == per_producer) ++last_items;
+        if (++delivered % 64 == 0) {
+          // The producer may not have recorded this item's push yet: age 0 then.
+          const std::uint64_t pushed = progress[p].next_seq.load(std::memory_order_relaxed);
+          age_sum += static_cast<double>(pushed - std::min(pushed, seq + 1));
+          ++age_samples;
+        }
+        sink += consumer_work(item);
+      }
+      consumer_took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      benchmark::DoNotOptimize(sink);
+    });
+    for (auto& thread : threads) thread.join();
+    // The newest item is never dropped: once every producer is done, this one ends the run.
+    std::uint64_t dropped = push_dropping_oldest(*queue, end_of_run);
+    consumer.join();
+
+    for (std::size_t p = 0; p < seconds.size(); ++p) {
+      producer_seconds += seconds[p] / static_cast<double>(producers);
+      dropped += dropped_by_producer[p];
+    }
+    consumer_seconds += consumer_took;
+    delivered_total += delivered;
+    if (out_of_order != 0) {
+      error = std::to_string(out_of_order) + " items arrived after a later item of their producer";
+    } else if (last_items == 0) {
+      // The newest item before end_of_run is the last item of the producer that finished last.
+      error = "no producer's last item was delivered (drop-oldest dropped the newest)";
+    } else if constexpr (requires { queue->push_drop_oldest(std::uint64_t{}); }) {
+      // end_of_run counts as pushed and popped.
+      if constexpr (requires { queue->verify(delivered, pushed_total - delivered); }) {
+        if (!queue->verify(delivered + 1, pushed_total - delivered)) {
+          error = "the queue's counters disagree with what was delivered and dropped";
+        }
+      }
+    } else if (delivered + dropped != pushed_total) {
+      error = "delivered " + std::to_string(delivered) + " + dropped " + std::to_string(dropped) +
+              " != pushed " + std::to_string(pushed_total);
+    }
+    if (!error.empty()) break;
+  }
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const auto iterations = static_cast<double>(state.iterations());
+  state.counters["producer_Mps"] =
+      benchmark::Counter(static_cast<double>(per_producer) * iterations / producer_seconds / 1e6);
+  state.counters["delivered_Mps"] =
+      benchmark::Counter(static_cast<double>(delivered_total) / consumer_seconds / 1e6);
+  state.counters["delivered_pct"] =
+      benchmark::Counter(100.0 * static_cast<double>(delivered_total) /
+                         (static_cast<double>(pushed_total) * iterations));
+  state.counters["age_items"] =
+      benchmark::Counter(age_samples != 0 ? age_sum / static_cast<double>(age_samples) : 0);
+  constexpr bool kNative = requires(Q & q) { q.push_drop_oldest(std::uint64_t{}); };
+  state.SetLabel(kNative ? "native" : "emulated: try_pop+try_push");
 }
 
 /// One thread calls try_push on a full queue; every call must fail and queue nothing. Also
@@ -438,6 +606,23 @@ void register_queue(const std::string& id) {
     configure(benchmark::RegisterBenchmark(("drop_oldest_full/" + id).c_str(),
                                            [](benchmark::State& s) { drop_oldest_full<DropQ>(s); }),
               reps);
+  }
+  if constexpr (kCanDrop) {
+    // Queues with only one producer cannot emulate drop-oldest (the producer would pop), so
+    // they have overload rows only with a native drop-oldest.
+    if constexpr (DropQ::kMultiProducer ||
+                  requires(DropQ & q, std::uint64_t v) { q.push_drop_oldest(v); }) {
+      configure(benchmark::RegisterBenchmark(("overload_1p1c/" + id).c_str(),
+                                             [](benchmark::State& s) { overload<DropQ>(s, 1); }),
+                reps)
+          ->Iterations(1);
+    }
+    if constexpr (DropQ::kMultiProducer) {
+      configure(benchmark::RegisterBenchmark(("overload_2p1c/" + id).c_str(),
+                                             [](benchmark::State& s) { overload<DropQ>(s, 2); }),
+                reps)
+          ->Iterations(1);
+    }
   }
   if constexpr (requires(Q & q, std::uint64_t v) { q.try_push(v); }) {
     configure(benchmark::RegisterBenchmark(("try_push_full/" + id).c_str(),

@@ -55,7 +55,14 @@ SCENARIOS = {
                                        "items_per_second", 1e-6, "higher"),
     "throughput_1p1c_idle_reader": ("1P1C with an idle third thread Mitems/s",
                                     "items_per_second", 1e-6, "higher"),
+    "overload_1p1c": ("overload 1P1C producer Mitems/s", "producer_Mps", 1.0, "higher"),
+    "overload_2p1c": ("overload 2P1C producer Mitems/s", "producer_Mps", 1.0, "higher"),
 }
+# The overload scenarios' other counters: (counter, column heading).
+OVERLOAD_COUNTERS = [("producer_Mps", "producer Mitems/s"),
+                     ("delivered_Mps", "consumer delivered Mitems/s"),
+                     ("delivered_pct", "delivered %"),
+                     ("age_items", "age of delivered items (items)")]
 MAIN_COLUMNS = ["throughput_1p1c", "throughput_2p2c", "push_pop_1thread", "drop_oldest_full",
                 "try_push_full", "blocked_consumer_cpu", "push_for_1ms", "push_for_10ms"]
 
@@ -68,6 +75,7 @@ class Cell:
         self.errors = []
         self.label = ""
         self.held = None
+        self.counters = {}  # counter -> values, one per repetition (overload scenarios)
 
     @property
     def ok(self):
@@ -110,6 +118,9 @@ def load(paths):
                 continue
             cell.values.append(value * scale)
             cell.label = run.get("label", "")
+            for counter, _ in OVERLOAD_COUNTERS:
+                if counter in run:
+                    cell.counters.setdefault(counter, []).append(run[counter])
             if "held" in run:
                 cell.held = int(run["held"])
     return cells, contexts, order
@@ -166,6 +177,62 @@ def ratio_line(cells, what, scenario, ours, theirs, target, better):
         what, ours, theirs, ratio, fmt_num(a.median), fmt_num(b.median), goal, verdict)
 
 
+def counter_median(cell, counter):
+    values = cell.counters.get(counter) if cell and cell.ok else None
+    return statistics.median(values) if values else None
+
+
+def delivered_line(cells, queue):
+    """Overload 1P1C: the consumer's delivered rate against the better of spdlog and the
+    mutex ring (both drop the oldest natively)."""
+    ours = counter_median(cells.get(("overload_1p1c", queue)), "delivered_Mps")
+    peers = {p: counter_median(cells.get(("overload_1p1c", p)), "delivered_Mps")
+             for p in ("spdlog_mpmc_blocking_q", "mutex_ring")}
+    peers = {p: v for p, v in peers.items() if v is not None}
+    what = "overload 1P1C consumer delivered rate"
+    if ours is None or not peers:
+        return "| %s | %s vs the better of spdlog, mutex_ring | not measured | >= 1x | - |" % (
+            what, queue)
+    best = max(peers, key=peers.get)
+    ratio = ours / peers[best]
+    verdict = "met" if ratio >= 1.0 else "missed by %.0f%%" % ((1 - ratio) * 100)
+    return "| %s | %s vs %s (the better) | %.2fx (%s vs %s) | >= 1x | %s |" % (
+        what, queue, best, ratio, fmt_num(ours), fmt_num(peers[best]), verdict)
+
+
+def overload_table(cells, queues, link):
+    """Every counter of the overload scenarios, one row per queue that ran them."""
+    out = ["Overload: producers push as fast as they can and drop the oldest item when the "
+           "queue is full; one consumer does a fixed ~100 ns of work per item, so it cannot "
+           "keep up (scenario and checks: [bench/README.md](%s)). Medians; \"emulated\" means "
+           "a failed try_push, a try_pop and a retry by the producer." % link, ""]
+    heads = []
+    for scenario in ("overload_1p1c", "overload_2p1c"):
+        heads += ["%s %s" % (scenario[len("overload_"):].upper(), h) for _, h in OVERLOAD_COUNTERS]
+    out.append("| queue | " + " | ".join(heads) + " |")
+    out.append("|---" * (len(heads) + 1) + "|")
+    for queue, title in queues:
+        row = [title]
+        ran = False
+        for scenario in ("overload_1p1c", "overload_2p1c"):
+            cell = cells.get((scenario, queue))
+            for counter, _ in OVERLOAD_COUNTERS:
+                if cell is not None and cell.errors:
+                    row.append("**check failed**: %s" % cell.errors[0])
+                    ran = True
+                    continue
+                value = counter_median(cell, counter)
+                ran = ran or value is not None
+                text = fmt_num(value) if value is not None else "-"
+                if value is not None and counter == "producer_Mps" and \
+                        cell.label.startswith("emulated"):
+                    text += " emulated"
+                row.append(text)
+        if ran:
+            out.append("| " + " | ".join(row) + " |")
+    return out
+
+
 def spread(cell):
     return (max(cell.values) - min(cell.values)) / cell.median if cell and cell.ok else None
 
@@ -210,6 +277,14 @@ def targets_table(cells):
                             "bq_mpmc", "spdlog_mpmc_blocking_q", 0.5, "lower"))
     lines.append(ratio_line(cells, "one-thread push+pop (ns)", "push_pop_1thread", "bq_mpmc",
                             "ck_ring_mpmc", 1.0, "lower"))
+    for queue in ("bq_mpmc", "bq_spsc"):
+        lines.append(ratio_line(cells, "overload 1P1C producer rate", "overload_1p1c", queue,
+                                "spdlog_mpmc_blocking_q", 3.0, "higher"))
+        lines.append(ratio_line(cells, "overload 1P1C producer rate", "overload_1p1c", queue,
+                                "mutex_ring", 2.0, "higher"))
+        lines.append(delivered_line(cells, queue))
+    lines.append(ratio_line(cells, "overload 2P1C producer rate", "overload_2p1c", "bq_mpmc",
+                            "spdlog_mpmc_blocking_q", 2.0, "higher"))
     for queue in ("bq_mpmc", "bq_spsc"):
         plain = cells.get(("throughput_1p1c", queue))
         idle = cells.get(("throughput_1p1c_idle_reader", queue))
@@ -292,6 +367,7 @@ def write_markdown(path, cells, queues, meta, contexts):
            "Generated by `bench/report.py` from `bq_bench` output; do not edit by hand.", ""]
     out += header_lines(meta, contexts) + [""]
     out += results_table(cells, queues, "../../bench/README.md") + [""]
+    out += overload_table(cells, queues, "../../bench/README.md") + [""]
     out += ["## Targets from issue 3 (ratios of medians measured in this run)", ""]
     out += targets_table(cells) + [""]
     with open(path, "w", encoding="utf-8") as f:
@@ -311,6 +387,7 @@ def write_readme_section(path, cells, queues, meta, contexts):
            "![bq vs peer queues](docs/bench/chart.svg)", ""]
     out += header_lines(meta, contexts) + [""]
     out += results_table(cells, queues, "bench/README.md") + [""]
+    out += overload_table(cells, queues, "bench/README.md") + [""]
     out += ["Against the targets of the performance issue (ratios of medians from the same run):",
             ""]
     out += targets_table(cells) + [""]
@@ -328,6 +405,8 @@ CHART_PANELS = [
     ("throughput_2p2c", "2P2C throughput, Mitems/s (higher is better)", False),
     ("push_pop_1thread", "one-thread push+pop, ns (lower is better)", False),
     ("drop_oldest_full", "drop-oldest push into a full queue, ns (lower is better)", False),
+    ("overload_1p1c", "overload 1P1C: producer Mitems/s while shedding load (higher is better)",
+     False),
     ("blocked_consumer_cpu", "CPU ms used by a consumer blocked 1 s (log scale, lower is better)",
      True),
 ]
