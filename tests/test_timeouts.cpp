@@ -284,15 +284,13 @@ TEST_CASE("a pop_for that loses items to another consumer still waits its whole 
   // Whenever it returns empty-handed, its timeout must have fully elapsed.
   bq::BoundedQueue<int, bq::DropOldest> q{2};
   std::atomic<bool> done{false};
-  std::atomic<int> early{0}, empty_returns{0}, items{0};
+  std::atomic<int> early{0}, empty_returns{0};
   std::thread waiter([&] {
     for (int i = 0; i < 20 && empty_returns < 3; ++i) {
       const auto start = Clock::now();
       const std::optional<int> item = q.pop_for(40ms);
       const auto waited = Clock::now() - start;
-      if (item) {
-        ++items;
-      } else {
+      if (!item) {
         ++empty_returns;
         if (waited < 40ms) ++early;
       }
@@ -305,8 +303,10 @@ TEST_CASE("a pop_for that loses items to another consumer still waits its whole 
     std::this_thread::sleep_for(1ms);  // The waiter is woken ~40 times per pop_for.
   }
   waiter.join();
+  // At least one pop_for must have timed out after losing its wake-ups (each loses about
+  // 40 races, and winning any one of them returns an item), or nothing was tested.
+  CHECK(empty_returns > 0);
   CHECK(early == 0);
-  CHECK(empty_returns + items >= 3);
 }
 
 TEST_CASE("a push_for that loses room to another producer still waits its whole timeout",
@@ -314,7 +314,7 @@ TEST_CASE("a push_for that loses room to another producer still waits its whole 
   bq::BoundedQueue<int, bq::Block> q{small_config(1, 1h)};
   REQUIRE(q.push(0) == bq::PushResult::pushed);
   std::atomic<bool> done{false};
-  std::atomic<int> early{0}, timeouts{0}, pushed{0};
+  std::atomic<int> early{0}, timeouts{0};
   std::thread waiter([&] {
     for (int i = 0; i < 20 && timeouts < 3; ++i) {
       const auto start = Clock::now();
@@ -323,8 +323,6 @@ TEST_CASE("a push_for that loses room to another producer still waits its whole 
       if (result == bq::PushResult::timed_out) {
         ++timeouts;
         if (waited < 40ms) ++early;
-      } else if (result == bq::PushResult::pushed) {
-        ++pushed;
       }
     }
     done = true;
@@ -335,6 +333,8 @@ TEST_CASE("a push_for that loses room to another producer still waits its whole 
     std::this_thread::sleep_for(1ms);
   }
   waiter.join();
+  // At least one push_for must have timed out after losing the room it was woken for, or
+  // nothing was tested.
+  CHECK(timeouts > 0);
   CHECK(early == 0);
-  CHECK(timeouts + pushed >= 3);
 }
