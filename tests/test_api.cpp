@@ -26,7 +26,7 @@ using bq_test::ms_since;
 using bq_test::small_config;
 using bq_test::Watchdog;
 
-using Ptr = std::unique_ptr<int>;
+using bq_test::Ptr;
 
 /// A user-defined clock that runs at half the speed of steady_clock: a deadline 50ms
 /// away on it is 100ms away in steady time, so a queue that judged the deadline by

@@ -23,11 +23,9 @@ using bq_test::ms_since;
 using bq_test::small_config;
 using bq_test::Watchdog;
 
-using Ptr = std::unique_ptr<int>;
-Ptr make(int value) { return std::make_unique<int>(value); }
-
-// How long a woken thread may take to notice close() on a loaded machine.
-constexpr double kPromptMs = 2000.0;
+using bq_test::kPromptMs;
+using bq_test::make;
+using bq_test::Ptr;
 
 /// Waits until `n` threads are most likely asleep in the queue: they announced
 /// themselves, and then had ample time to go from spinning to sleeping.

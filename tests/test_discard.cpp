@@ -30,7 +30,7 @@ using bq_test::ms_since;
 using bq_test::small_config;
 using bq_test::Watchdog;
 
-constexpr double kPromptMs = 2000.0;
+using bq_test::kPromptMs;
 
 /// Every policy in both concurrency modes, as (Policy, Concurrency) pairs.
 template <class Policy, class Concurrency>

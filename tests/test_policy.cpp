@@ -26,11 +26,10 @@ using bq_test::CloseAfter;
 using bq_test::ms_since;
 using bq_test::small_config;
 
-using Ptr = std::unique_ptr<int>;
+using bq_test::make;
+using bq_test::Ptr;
 template <class Policy>
 using PtrQueue = bq::BoundedQueue<Ptr, Policy>;
-
-Ptr make(int value) { return std::make_unique<int>(value); }
 
 /// Pops everything and returns the values in order.
 template <class Queue>

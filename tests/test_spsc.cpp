@@ -24,11 +24,10 @@ using bq_test::ms_since;
 using bq_test::small_config;
 using bq_test::Watchdog;
 
-using Ptr = std::unique_ptr<int>;
+using bq_test::make;
+using bq_test::Ptr;
 template <class Policy>
 using SpscQueue = bq::BoundedQueue<Ptr, Policy, bq::Spsc>;
-
-Ptr make(int value) { return std::make_unique<int>(value); }
 
 template <class Queue>
 std::vector<int> drain(Queue& q) {

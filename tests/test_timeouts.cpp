@@ -24,8 +24,8 @@ using bq_test::CloseAfter;
 using bq_test::ms_since;
 using bq_test::small_config;
 
-using Ptr = std::unique_ptr<int>;
-Ptr make(int value) { return std::make_unique<int>(value); }
+using bq_test::make;
+using bq_test::Ptr;
 
 // Upper bound on how late a timed wait may return on a loaded machine.
 constexpr double kLateMs = 2000.0;

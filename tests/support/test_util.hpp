@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -204,6 +205,14 @@ inline std::uint64_t scaled(std::uint64_t n) {
 inline double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
+
+/// How long a thread woken by close(), a stop request or a discard may take to return on a
+/// loaded machine. Generous on purpose: the bound only catches a wait that was never ended.
+inline constexpr double kPromptMs = 2000.0;
+
+/// A move-only item, for the tests that check an item is (or is not) moved from.
+using Ptr = std::unique_ptr<int>;
+inline Ptr make(int value) { return std::make_unique<int>(value); }
 
 /// A well-mixed 64-bit hash (splitmix64 finalizer): checksums of hashes catch
 /// swapped or duplicated items that plain sums would miss.
