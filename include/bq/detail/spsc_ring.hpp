@@ -284,15 +284,20 @@ class SpscRing {
   /// push: one store marks it, none unmarks it. Release: a close() that reads this
   /// announcement also sees the previous push's tail_ (and item), so it cannot take
   /// that push for unpublished work already done and end before the item is visible.
-  bool begin_push(std::uint64_t pos) noexcept {
+  BQ_ALWAYS_INLINE bool begin_push(std::uint64_t pos) noexcept {
     pushing_at_.store(pos, std::memory_order_release);
     fence_.light();
     if (!closing_.load(std::memory_order_relaxed)) return true;
-    end_unpublished_push();
-    // close() is between its two steps; report closed only once is_closed()
-    // says so too, so that no thread sees a push fail on an "open" queue.
-    while (!closed_.load(std::memory_order_acquire)) std::this_thread::yield();
+    end_closed_push();
     return false;
+  }
+
+  /// Ends a push that found the ring closing (off the fast path). close() is between its
+  /// two steps; report closed only once is_closed() says so too, so that no thread sees a
+  /// push fail on an "open" queue.
+  BQ_NOINLINE void end_closed_push() noexcept {
+    end_unpublished_push();
+    while (!closed_.load(std::memory_order_acquire)) std::this_thread::yield();
   }
 
   /// Constructs the item of `pos` (announced, counted free) in its slot and publishes it.
