@@ -108,10 +108,10 @@ echo "bench.sh: benchmarks took $(( $(date +%s) - started )) s"
 compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")"
 compiler_version="$("$compiler" --version | head -n1)"
 note=""
-readme="$root/docs/readme/50-benchmarks.md"
+readme="$build/benchmarks-section.md"  # spliced into docs/benchmarks.md below
 if ((smoke)); then
   note="smoke run (1 repetition, short): not a measurement"
-  readme="$out/50-benchmarks.md"
+  readme="$out/benchmarks-section.md"
 fi
 python3 "$root/bench/report.py" --out "$out" \
   --meta "command=$command_line" \
@@ -123,6 +123,20 @@ python3 "$root/bench/report.py" --out "$out" \
   ${note:+--meta "note=$note"} \
   --readme "$readme" \
   "$raw"/*.json
+if ((!smoke)); then
+  # The section goes into docs/benchmarks.md between its two markers (the hand-written rest
+  # is kept), its links (relative to the root, as report.py writes them) made relative to docs/.
+  python3 - "$readme" "$root/docs/benchmarks.md" <<'PY'
+import re, sys
+section, doc = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+section = re.sub(r"\]\((docs/|bench/)", lambda m: "](" if m.group(1) == "docs/" else "](../bench/",
+                 section).replace("## Benchmarks\n", "## bq and its peers, measured\n", 1)
+begin = doc.index("-->\n", doc.index("<!-- scripts/bench.sh rewrites")) + len("-->\n")
+end = doc.index("<!-- end of the part scripts/bench.sh writes -->")
+with open(sys.argv[2], "w") as f:
+    f.write(doc[:begin] + section.rstrip("\n") + "\n" + doc[end:])
+PY
+fi
 if ((${#failed[@]})); then
   echo "bench.sh: bq_bench exited with an error for: ${failed[*]} (logs in $raw)" >&2
   exit 1
