@@ -39,6 +39,13 @@
 //   move out of the queue in a pop throws, that item is destroyed, counted as
 //   popped, and the exception propagates. The queue stays usable either way
 //   (the basic guarantee). T's destructor must not throw.
+// - Batches: try_push_range()/push_range() and the pop_into() family move many
+//   items with one claim of their positions (one CAS, or one index store for
+//   Spsc, per batch where there is room); the policy applies to the items of
+//   a push_range() that do not fit, as to single pushes. try_push_range() and
+//   the batch pops are [[nodiscard]]; push_range() is not, as push() is not.
+//   A batch push whose construction throws keeps the items before the thrower
+//   queued; a batch pop whose output throws loses only that item.
 // - Concurrency: Mpmc (default) allows any number of pushing and popping
 //   threads; Spsc allows one of each at a time and needs no read-modify-write
 //   (which is faster depends on the machine: see docs/bench). With a policy
@@ -57,6 +64,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <new>
 #include <optional>
@@ -311,6 +319,32 @@ class BoundedQueue {
     return push_once(construct) == RingStatus::ok;
   }
 
+  /// Pushes the longest prefix of `range` that fits now, in order, claiming its
+  /// slots together; returns how many items that is. Never waits, never evicts,
+  /// counts nothing for the rest (like try_push). `range`: anything std::begin and
+  /// std::end accept with forward iterators (a container, an array, a view over
+  /// move iterators). An rvalue range's elements are moved from, an lvalue
+  /// range's copied; the elements after the prefix are not touched. If an item's
+  /// construction throws, the items before it stay queued and the exception
+  /// propagates. Thread-safe.
+  template <class R>
+  [[nodiscard]] std::size_t try_push_range(R&& range) {
+    return push_range_with(std::forward<R>(range), false);
+  }
+
+  /// Pushes every element of `range` (as try_push_range() takes it), in order,
+  /// applying the policy to those that do not fit: DropOldest queues them all,
+  /// evicting the oldest (the batch's own first items too, if it is larger than
+  /// the capacity); DropNewest queues what fits and counts the rest as
+  /// dropped_newest; Block waits up to config().block_timeout in all for room
+  /// and counts what is left then as timed_out. After close(), the rest are
+  /// counted as rejected_closed. Returns how many items were queued; the
+  /// elements not queued are not touched. Exceptions as for try_push_range().
+  template <class R>
+  std::size_t push_range(R&& range) {
+    return push_range_with(std::forward<R>(range), true);
+  }
+
   /// Pushes `item` whatever the policy, evicting the oldest item if full and
   /// returning it in `evicted` instead of passing it to the eviction handler.
   /// Never waits. (Not available for Spsc queues whose policy never evicts.)
@@ -368,6 +402,38 @@ class BoundedQueue {
     return pop_until_deadline(until(deadline), stop);
   }
 #endif
+
+  /// Pops up to `max` items that are there now, oldest first, into `out` (an
+  /// output iterator, e.g. std::back_inserter(vec)), claiming them together;
+  /// returns how many. Never waits (like try_pop()). If moving an item into `out`
+  /// throws, that item is destroyed (counted as popped, as with pop()), the other
+  /// items claimed are still moved into `out`, and the first exception propagates.
+  template <class OutputIt>
+  [[nodiscard]] std::size_t try_pop_into(OutputIt out, std::size_t max) {
+    return pop_range_until(out, max, Deadline::none());
+  }
+
+  /// Waits like pop() until at least one item is there (or the queue is closed),
+  /// then pops up to `max` into `out` without waiting for more; returns how many,
+  /// 0 only once the queue is closed and empty (or for max == 0).
+  template <class OutputIt>
+  [[nodiscard]] std::size_t pop_into(OutputIt out, std::size_t max) {
+    return pop_range_until(out, max, Deadline::at(clock::time_point::max()));
+  }
+
+  /// Like pop_into(), but waits at most `timeout` (0 if none came, or closed and empty).
+  template <class OutputIt, class Rep, class Period>
+  [[nodiscard]] std::size_t pop_into_for(OutputIt out, std::size_t max,
+                                         std::chrono::duration<Rep, Period> timeout) {
+    return pop_range_until(out, max, after(timeout));
+  }
+
+  /// Like pop_into(), but waits until `deadline` at the latest, on any clock.
+  template <class OutputIt, class C, class Duration>
+  [[nodiscard]] std::size_t pop_into_until(OutputIt out, std::size_t max,
+                                           std::chrono::time_point<C, Duration> deadline) {
+    return pop_range_until(out, max, until(deadline));
+  }
 
   /// Closes the queue: later pushes return `closed`, pops drain the remaining
   /// items, and every waiting thread wakes. Idempotent; thread-safe.
@@ -509,6 +575,180 @@ class BoundedQueue {
       }
       if (status != RingStatus::busy) return status;
       backoff.pause();
+    }
+  }
+
+  /// Returns a callable that placement-constructs a T from `*next`, then steps
+  /// `next` on: moved from when kMove and the range yields lvalues, else as the
+  /// range yields it (a move iterator's rvalue is moved from either way).
+  template <bool kMove, class It>
+  static auto range_constructor(It& next) noexcept {
+    using Ref = std::iter_reference_t<It>;
+    using Arg = std::conditional_t<kMove && std::is_lvalue_reference_v<Ref>,
+                                   std::remove_reference_t<Ref>&&, Ref>;
+    constexpr bool kNothrow = std::is_nothrow_constructible_v<T, Arg>&& noexcept(
+        *std::declval<It&>())&& noexcept(++std::declval<It&>());
+    return [&next](void* where) noexcept(kNothrow) {
+      ::new (where) T(static_cast<Arg>(*next));
+      ++next;
+    };
+  }
+
+  /// try_push_range() (apply_policy false) and push_range() (true).
+  template <class R>
+  std::size_t push_range_with(R&& range, bool apply_policy) {
+    auto next = std::begin(range);
+    const auto last = std::end(range);
+    using It = decltype(next);
+    static_assert(std::is_same_v<It, std::remove_const_t<decltype(last)>>,
+                  "bq: push_range/try_push_range need begin() and end() of the same type");
+    // By the iterator category, not std::forward_iterator: C++20 calls a
+    // move_iterator an input iterator, yet a view of them can be counted.
+    static_assert(std::is_base_of_v<std::forward_iterator_tag,
+                                    typename std::iterator_traits<It>::iterator_category>,
+                  "bq: push_range/try_push_range need forward iterators (a batch counts its "
+                  "items before it claims room for them)");
+    auto construct = range_constructor<!std::is_lvalue_reference_v<R>>(next);
+    auto left = static_cast<std::size_t>(std::distance(next, last));
+    std::size_t queued = 0;
+    Deadline deadline = Deadline::after_first_wait(config_.block_timeout);
+    while (left > 0) {
+      const std::size_t asked = std::min(left, capacity());
+      std::size_t pushed = 0;
+      const RingStatus status = push_batch_once(asked, construct, pushed);
+      queued += pushed;
+      left -= pushed;
+      if (pushed == asked) continue;
+      if (!apply_policy) break;
+      if (status == RingStatus::closed) {
+        rejected_closed_.fetch_add(left, std::memory_order_relaxed);
+        break;
+      }
+      // Full: what the policy says for the next item (see push_when_full()).
+      FullAction action = evicts_at_once() ? FullAction::evict_oldest : policy_.on_full(false);
+      if (action == FullAction::wait) {
+        if (!deadline.passed()) {
+          wait_for_room(deadline, NoStop{});
+          deadline.start();
+          continue;
+        }
+        action = policy_.on_full(true);
+      }
+      if (action == FullAction::evict_oldest) {
+        if constexpr (!kRingMayEvict) {
+          assert(false && "bq: a policy with may_evict == false asked to evict");
+          action = FullAction::drop_newest;  // as push_when_full() does
+        } else {
+          // One item, evicting (one claim each, as single pushes: the ring is full).
+          --left;
+          if (push_evicting_oldest(construct) == PushResult::closed) {  // counted that one
+            rejected_closed_.fetch_add(left, std::memory_order_relaxed);
+            break;
+          }
+          ++queued;
+          continue;
+        }
+      }
+      if (action == FullAction::drop_newest) {
+        dropped_newest_.fetch_add(left, std::memory_order_relaxed);
+      } else {  // time_out, or wait again after the deadline
+        timed_out_.fetch_add(left, std::memory_order_relaxed);
+      }
+      break;
+    }
+    return queued;
+  }
+
+  /// One batch push attempt of `n` (1 to capacity()) items, retrying only while
+  /// the SPSC ring's popper is half-way through the first slot. Wakes poppers
+  /// for the items queued (all sleepers when more than one item: each may take
+  /// one), also before an exception from a construction propagates.
+  template <class Construct>
+  RingStatus push_batch_once(std::size_t n, Construct& construct, std::size_t& pushed) {
+    detail::Backoff backoff;
+    for (;;) {
+      RingStatus status;
+      if constexpr (std::is_nothrow_invocable_v<Construct&, void*>) {
+        status = ring_.try_push_batch(n, construct, pushed);
+      } else {
+        BQ_TRY { status = ring_.try_push_batch(n, construct, pushed); }
+        BQ_CATCH(...) {
+          wake_poppers(pushed);
+          wake_a_pusher();  // see ring_try_push()
+          BQ_RETHROW;
+        }
+      }
+      if (status == RingStatus::ok) {
+        wake_poppers(pushed);
+        return status;
+      }
+      if (status == RingStatus::full) ring_.high_watermark().raise_to(capacity());
+      if (status != RingStatus::busy) return status;
+      backoff.pause();
+    }
+  }
+
+  /// Wakes the poppers that `items` new items may serve.
+  void wake_poppers(std::size_t items) noexcept {
+    if (items == 0) return;
+    ring_.signaller_fence();
+    if (!not_empty_.has_waiters()) return;
+    if (items == 1) {
+      not_empty_.notify_one();
+    } else {
+      not_empty_.notify_all();
+    }
+  }
+
+  /// The batch pops: one batch attempt; if nothing was there, one pop that waits
+  /// like pop() until `deadline`, then one more batch attempt for the rest.
+  template <class OutputIt, class Until>
+  std::size_t pop_range_until(OutputIt& out, std::size_t max, Until deadline) {
+    if (max == 0) return 0;
+    std::size_t popped = 0;
+    RingStatus status = pop_batch_once(out, max, popped);
+    while (status == RingStatus::skipped) status = pop_batch_once(out, max, popped);  // holes
+    if (popped != 0) return popped;
+    std::optional<T> first = pop_when_empty(status, deadline, NoStop{});
+    if (!first) return 0;
+    *out = std::move(*first);
+    ++out;
+    if (max == 1) return 1;
+    pop_batch_once(out, max - 1, popped);
+    return 1 + popped;
+  }
+
+  /// One batch pop attempt into `out`; wakes pushers for the slots it freed
+  /// (all sleepers when more than one: each may fill one), also when a move throws.
+  template <class OutputIt>
+  RingStatus pop_batch_once(OutputIt& out, std::size_t max, std::size_t& popped) {
+    auto consume = [&out](T& item) noexcept(noexcept(*out = std::move(item))&& noexcept(++out)) {
+      *out = std::move(item);
+      ++out;
+    };
+    RingStatus status;
+    if constexpr (std::is_nothrow_invocable_v<decltype(consume)&, T&>) {
+      status = ring_.try_pop_batch(max, consume, popped);
+    } else {
+      BQ_TRY { status = ring_.try_pop_batch(max, consume, popped); }
+      BQ_CATCH(...) {
+        wake_pushers(max);  // the slots claimed were freed (popped is not final here)
+        BQ_RETHROW;
+      }
+    }
+    if (status == RingStatus::ok) wake_pushers(popped);
+    if (status == RingStatus::skipped) wake_pushers(1);  // holes freed slots as pops do
+    return status;
+  }
+
+  /// Wakes the pushers that `slots` freed slots may serve.
+  void wake_pushers(std::size_t slots) noexcept {
+    ring_.signaller_fence();
+    if (!not_full_.has_waiters()) return;
+    if (slots <= 1) {
+      not_full_.notify_one();
+    } else {
+      not_full_.notify_all();
     }
   }
 
@@ -686,7 +926,7 @@ class BoundedQueue {
       if (status == RingStatus::ok) return std::optional<T>(*copy.get());
     } else {
       std::optional<T> item;
-      status = pop_into(item);
+      status = pop_one_into(item);
       if (status == RingStatus::ok) return item;
     }
     return pop_when_empty(status, deadline, stop);
@@ -722,13 +962,13 @@ class BoundedQueue {
           break;
       }
       std::optional<T> item;
-      status = pop_into(item);
+      status = pop_one_into(item);
       if (status == RingStatus::ok) return item;
     }
   }
 
   /// One attempt to pop into `item`.
-  BQ_ALWAYS_INLINE RingStatus pop_into(std::optional<T>& item) {
+  BQ_ALWAYS_INLINE RingStatus pop_one_into(std::optional<T>& item) {
     return pop_once([&](T& queued) noexcept(std::is_nothrow_move_constructible_v<T>) {
       item.emplace(std::move(queued));
     });
@@ -864,7 +1104,7 @@ class BoundedQueue {
       discard_claims_.fetch_add(1, std::memory_order_seq_cst);
       RingStatus status;
       if (on_evict_) {
-        BQ_TRY { status = pop_into(item); }
+        BQ_TRY { status = pop_one_into(item); }
         BQ_CATCH(...) {
           // Moving the item out threw: the ring destroyed it, and it was discarded.
           discarded_.fetch_add(1, std::memory_order_relaxed);

@@ -151,6 +151,131 @@ class MpmcRing {
     }
   }
 
+  /// Claims up to `n` (1 to capacity()) push positions at once, as many as there
+  /// is room for now, with one CAS of tail_, and calls `construct(void* where)`
+  /// once per position, in order. Sets `pushed` to the items queued. Returns ok
+  /// (pushed >= 1), full or closed; never evicts. If construct throws, the items
+  /// before it stay queued (`pushed` says how many), the positions from the
+  /// thrower's on are given back or become holes (see abandon_from()) and the
+  /// exception propagates.
+  ///
+  /// Why one claim is enough: room is counted from head_, so every claimed
+  /// position's slot was left by a position head_ has passed, one lap earlier;
+  /// whoever moved head_ past it (a popper, a hole's skipper) is at most a move
+  /// and a store from handing the slot over, and waits on nothing (the first
+  /// case of the proof above). An evicting push never evicts into our range: it
+  /// evicts its own position's previous lap. So each slot is waited for, briefly,
+  /// after the claim, and no claimed position waits on another claimed one.
+  template <class Construct>
+  RingStatus try_push_batch(std::size_t n, Construct& construct, std::size_t& pushed) {
+    constexpr bool kMayThrow = !std::is_nothrow_invocable_v<Construct&, void*>;
+    pushed = 0;
+    // As in push(): counted as holding no item before the claim (here the whole
+    // batch asked for, an over-count that only makes counts() lag), settled below.
+    if constexpr (kMayThrow) unsettled_.fetch_add(n, std::memory_order_relaxed);
+    std::uint64_t pos = tail_.load(std::memory_order_seq_cst);
+    std::size_t claimed = 0;
+    while ((pos & kClosedBit) == 0) {
+      // seq_cst, tail_ then head_ as in claim_and_publish(): when this finds the
+      // ring full, it was full when head_ was read. head_ only grows, so a stale
+      // value only under-counts the room; a stale pos fails the CAS below.
+      const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+      const auto queued = static_cast<std::int64_t>(positions_.count(pos) - positions_.count(head));
+      const std::int64_t room = static_cast<std::int64_t>(capacity()) - queued;
+      if (room <= 0) break;  // full (above capacity: an evicting push is claiming the oldest)
+      claimed = std::min(n, static_cast<std::size_t>(room));
+      // seq_cst: the full barrier of the EventCount protocol, as for one push.
+      if (tail_.compare_exchange_weak(pos, positions_.advance(pos, claimed),
+                                      std::memory_order_seq_cst, std::memory_order_relaxed)) {
+        break;
+      }
+      claimed = 0;
+    }
+    if constexpr (kMayThrow) unsettled_.fetch_sub(n - claimed, std::memory_order_relaxed);
+    if (claimed == 0) return (pos & kClosedBit) ? RingStatus::closed : RingStatus::full;
+    std::uint64_t p = pos;
+    BQ_TRY {
+      for (; pushed < claimed; ++pushed, p = positions_.next(p)) {
+        Slot& slot = slot_at(p);
+        const std::uint64_t free_turn = 2 * positions_.lap(p);
+        // Acquire: the previous lap's item's destruction happens-before our construction.
+        wait_for_turn(slot, free_turn);
+        construct(static_cast<void*>(slot.storage.bytes));
+        // Release: the item's construction happens-before a popper that reads this turn.
+        slot.turn.store(free_turn + 1, std::memory_order_release);
+      }
+    }
+    BQ_CATCH(...) {
+      if constexpr (kMayThrow) unsettled_.fetch_sub(pushed, std::memory_order_relaxed);
+      abandon_from(p, claimed - pushed);
+      BQ_RETHROW;
+    }
+    if constexpr (kMayThrow) unsettled_.fetch_sub(claimed, std::memory_order_relaxed);
+    // One sample per batch (relaxed, as a statistic may): the pushes counted
+    // are done, and head_ read after them only lowers the size implied.
+    high_watermark_.sample(positions_.count(pos) + claimed,
+                           positions_.count(head_.load(std::memory_order_relaxed)));
+    return RingStatus::ok;
+  }
+
+  /// Claims up to `max` (>= 1) of the oldest positions at once, as many as are
+  /// published now (items, or holes it passes), with one CAS of head_, and calls
+  /// `consume(T&)` with each item, oldest first; each item is destroyed and its
+  /// slot released after. Sets `popped` to the items consumed. If consume throws,
+  /// the batch still goes on with the rest (an item whose consume threw is
+  /// destroyed) and the first exception propagates after. When nothing at head_
+  /// is published, does what try_pop() does (and returns its status); returns
+  /// skipped when it passed holes only.
+  template <class Consume>
+  RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped) {
+    popped = 0;
+    max = std::min(max, capacity());
+    std::uint64_t pos = head_.load(std::memory_order_relaxed);
+    std::size_t claimed = 0;
+    std::uint64_t holes = 0;
+    for (;;) {
+      claimed = 0;
+      holes = 0;
+      std::uint64_t p = pos;
+      // Acquire per turn: each item's construction happens-before our move out of it.
+      for (; claimed < max; ++claimed, p = positions_.next(p)) {
+        const std::uint64_t raw_turn = slot_at(p).turn.load(std::memory_order_acquire);
+        if ((raw_turn & ~kHoleBit) != 2 * positions_.lap(p) + 1) break;
+        holes += raw_turn >> 63;  // kHoleBit
+      }
+      if (claimed == 0) {
+        // Nothing published at pos, or pos is stale: one pop says which.
+        const RingStatus status = try_pop(consume);
+        popped = status == RingStatus::ok ? 1 : 0;
+        return status;
+      }
+      if (holes != 0)
+        skips_claimed_.fetch_add(holes, std::memory_order_relaxed);  // see claim_skip()
+      // seq_cst, as in try_pop(). Success means head_ still stood at pos (it
+      // only grows), so nobody else claimed these positions, and their turns
+      // read above still hold: only a position's popper changes a full turn.
+      if (head_.compare_exchange_weak(pos, p, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+        break;
+      }
+      if (holes != 0) skips_claimed_.fetch_sub(holes, std::memory_order_relaxed);
+    }
+    if (holes != 0) holes_popped_.fetch_add(holes, std::memory_order_relaxed);
+    std::uint64_t p = pos;
+    for_each_then_rethrow(claimed, [&](std::size_t) {
+      Slot& slot = slot_at(p);
+      const std::uint64_t full_turn = 2 * positions_.lap(p) + 1;
+      const bool hole = (slot.turn.load(std::memory_order_relaxed) & kHoleBit) != 0;
+      p = positions_.next(p);
+      Release release{slot, full_turn + 1, hole};
+      if (!hole) {
+        consume(*slot.storage.get());
+        ++popped;
+      }
+    });
+    return popped != 0 ? RingStatus::ok : RingStatus::skipped;
+  }
+
   /// Closes the ring to pushes. Idempotent. The RMW is seq_cst so that sleepers'
   /// re-checks are ordered against it like against any push.
   void close() noexcept { tail_.fetch_or(kClosedBit, std::memory_order_seq_cst); }
@@ -407,6 +532,30 @@ class MpmcRing {
     }
     // Release: pairs with the acquire load of the turn by whoever skips the hole.
     slot.turn.store((free_turn + 1) | kHoleBit, std::memory_order_release);
+  }
+
+  /// Gives up the `count` batch positions from `pos` on, which a batch push
+  /// claimed but whose items never came (the construction of the first threw):
+  /// waits until each slot is free for its lap (its previous popper is a store
+  /// away, see try_push_batch()), then gives them all back if no later push has
+  /// claimed a position, else publishes each as a hole. As abandon() does for one.
+  void abandon_from(std::uint64_t pos, std::size_t count) noexcept {
+    std::uint64_t end = pos;
+    for (std::size_t i = 0; i < count; ++i, end = positions_.next(end)) {
+      wait_for_turn(slot_at(end), 2 * positions_.lap(end));
+    }
+    std::uint64_t claimed_end = end;
+    // seq_cst like every tail_ RMW; the slots are already free, as abandon() requires.
+    if (tail_.compare_exchange_strong(claimed_end, pos, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+      rollbacks_.fetch_add(count, std::memory_order_seq_cst);  // before settling: see abandon()
+      unsettled_.fetch_sub(count, std::memory_order_release);
+      return;
+    }
+    for (std::uint64_t p = pos; p != end; p = positions_.next(p)) {
+      // Release: pairs with the acquire load of the turn by whoever skips the hole.
+      slot_at(p).turn.store((2 * positions_.lap(p) + 1) | kHoleBit, std::memory_order_release);
+    }
   }
 
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }

@@ -11,6 +11,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <new>
@@ -36,6 +37,13 @@ class RingPositions {
   [[nodiscard]] std::uint64_t lap(std::uint64_t pos) const noexcept { return pos >> index_bits_; }
   [[nodiscard]] std::uint64_t next(std::uint64_t pos) const noexcept {
     return index(pos) + 1 == capacity_ ? (pos | index_mask_) + 1 : pos + 1;
+  }
+  /// Returns the position `steps` (at most capacity()) after `pos`: one add and one
+  /// compare, for the batch operations that claim several positions at once.
+  [[nodiscard]] std::uint64_t advance(std::uint64_t pos, std::size_t steps) const noexcept {
+    const std::size_t index = this->index(pos) + steps;
+    if (index < capacity_) return pos + steps;
+    return ((pos | index_mask_) + 1) + (index - capacity_);
   }
   /// Returns the distance between a position and the same slot's position one lap later.
   [[nodiscard]] std::uint64_t lap_step() const noexcept { return index_mask_ + 1; }
@@ -162,6 +170,30 @@ void evict_from(Storage<T>& storage, Evict& evict, Undo&& undo) {
     undo();
     BQ_RETHROW;
   }
+}
+
+/// Calls `step(i)` for every i in [0, count), in order, even when some throw; then
+/// rethrows the first exception. A batch pop uses it to release every position
+/// it claimed (each item moved out, or destroyed if its move throws).
+template <class Step>
+void for_each_then_rethrow(std::size_t count, Step&& step) {
+#ifdef BQ_NO_EXCEPTIONS_MODE
+  for (std::size_t i = 0; i < count; ++i) step(i);
+#else
+  if constexpr (std::is_nothrow_invocable_v<Step&, std::size_t>) {
+    for (std::size_t i = 0; i < count; ++i) step(i);
+  } else {
+    std::exception_ptr first;
+    for (std::size_t i = 0; i < count; ++i) {
+      try {
+        step(i);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
+  }
+#endif
 }
 
 }  // namespace bq::detail

@@ -185,6 +185,128 @@ class SpscRing {
     }
   }
 
+  /// Pushes up to `n` (1 to capacity()) items at once, as many as there is room
+  /// for now, calling `construct(void* where)` once per slot, in order, and
+  /// moving tail_ once for all of them. Sets `pushed`; returns ok (pushed >= 1),
+  /// full, closed or busy (kEvicting: the popper is still emptying the first
+  /// slot). If construct throws, the items before it are published (`pushed`)
+  /// and the exception propagates.
+  ///
+  /// One announcement covers the batch: close() waits while pushing_at_ equals
+  /// tail_, that is until the single tail_ store below. Each item is handed to
+  /// the popper by its slot's state as it is written (the popper reads states,
+  /// not tail_), so a popper may take the first items before tail_ moves;
+  /// counts() already allows head_ to pass the tail_ it read.
+  template <class Construct>
+  RingStatus try_push_batch(std::size_t n, Construct& construct, std::size_t& pushed) {
+    pushed = 0;
+    const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
+    if (!begin_push(pos)) return RingStatus::closed;
+    if (free_ahead_ < n) free_ahead_ = count_free_from(pos);
+    std::size_t claimed = std::min(n, free_ahead_);
+    if constexpr (kEvicting) {
+      // head_ moves before the popper empties a slot: take only the slots it has
+      // handed over. Acquire, as in publish(): that item's destruction
+      // happens-before our construction.
+      std::size_t ready = 0;
+      for (std::uint64_t p = pos; ready < claimed; ++ready, p = positions_.next(p)) {
+        if (slot_at(p).state.load(std::memory_order_acquire) != free_state(p)) break;
+      }
+      if (ready == 0 && claimed != 0) {
+        end_unpublished_push();
+        return RingStatus::busy;
+      }
+      claimed = ready;
+    }
+    if (claimed == 0) {
+      end_unpublished_push();
+      return RingStatus::full;
+    }
+    std::uint64_t p = pos;
+    BQ_TRY {
+      for (; pushed < claimed; ++pushed, p = positions_.next(p)) {
+        Slot& slot = slot_at(p);
+        construct(static_cast<void*>(slot.storage.bytes));
+        // Release: the item's construction happens-before the popper's acquire of the state.
+        slot.state.store(full_state(p), std::memory_order_release);
+      }
+    }
+    BQ_CATCH(...) {
+      end_batch(p, pushed);
+      BQ_RETHROW;
+    }
+    end_batch(p, claimed);
+    sample_size(p);
+    return RingStatus::ok;
+  }
+
+  /// Pops up to `max` (>= 1) items at once, as many as are published now,
+  /// calling `consume(T&)` with each, oldest first (each item is destroyed and
+  /// its slot freed after), and moving head_ once for all of them (kEvicting:
+  /// claiming them with one CAS of head_). Sets `popped`. If consume throws, the
+  /// batch still goes on with the rest and the first exception propagates after.
+  /// When the next item is not there, does what try_pop() does and returns its status.
+  template <class Consume>
+  RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped) {
+    popped = 0;
+    max = std::min(max, capacity());
+    // As in try_pop(): with kEvicting, acquire, so an eviction's state store is visible.
+    std::uint64_t pos =
+        head_.load(kEvicting ? std::memory_order_acquire : std::memory_order_relaxed);
+    std::size_t claimed = 0;
+    std::uint64_t end = pos;
+    for (;;) {
+      claimed = 0;
+      end = pos;
+      for (; claimed < max && holds_item(slot_at(end), end); ++claimed) end = positions_.next(end);
+      if (claimed == 0) {
+        const RingStatus status = try_pop(consume);
+        popped = status == RingStatus::ok ? 1 : 0;
+        return status;
+      }
+      if constexpr (!kEvicting) {
+        break;
+      } else {
+        // Claim them all against an evicting push, which takes only the item at
+        // head_: success means head_ still stood at pos, so none was evicted.
+        // On failure pos is the new head_ (an eviction): scan again from there.
+        if (head_.compare_exchange_strong(pos, end, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+          break;
+        }
+      }
+    }
+    struct MoveHead {
+      SpscRing& ring;
+      std::uint64_t end;
+      // Without kEvicting, head_ is stored once, after every slot is freed (also
+      // when a consume threw). Release: the items' destruction happens-before the
+      // pusher's acquire of head_ (count_free_from()), which is when it reuses them.
+      ~MoveHead() {
+        if constexpr (!kEvicting) ring.head_.store(end, std::memory_order_release);
+      }
+    } move_head{*this, end};
+    std::uint64_t p = pos;
+    for_each_then_rethrow(claimed, [&](std::size_t) {
+      Slot& slot = slot_at(p);
+      struct FreeSlot {
+        const SpscRing& ring;
+        Slot& slot;
+        std::uint64_t pos;
+        ~FreeSlot() {
+          slot.storage.get()->~T();
+          // Release: the destruction happens-before the pusher reuses the slot.
+          slot.state.store(ring.free_state(ring.positions_.lap_step() + pos),
+                           std::memory_order_release);
+        }
+      } free_slot{*this, slot, p};
+      p = positions_.next(p);
+      consume(*slot.storage.get());
+      ++popped;
+    });
+    return RingStatus::ok;
+  }
+
   void close() noexcept {
     closing_.store(true, std::memory_order_relaxed);
     fence_.heavy();
@@ -330,6 +452,19 @@ class SpscRing {
     slot.state.store(free_state(pos), std::memory_order_relaxed);
     free_ahead_ = 1;
     end_unpublished_push();
+  }
+
+  /// Ends a batch push that published `published` items, the last before
+  /// `next`: publishing tail_ ends it (as one push's does), else nothing did.
+  void end_batch(std::uint64_t next, std::size_t published) noexcept {
+    if (published == 0) {
+      end_unpublished_push();
+      return;
+    }
+    free_ahead_ -= published;
+    // Release: the items' construction happens-before close()'s acquire of tail_,
+    // after which pops trust closed_.
+    tail_.store(next, std::memory_order_release);
   }
 
   static constexpr std::uint64_t kNoPush = ~std::uint64_t{0};  // never a position
