@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <latch>
 #include <memory>
 #include <optional>
 #include <thread>

@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <latch>
 #include <optional>
 #include <string>
 #include <thread>
@@ -71,7 +70,7 @@ void run_stress(std::size_t capacity, Ending ending) {
 
   std::atomic<bool> watching{true};
   std::atomic<int> producers_left{kProducers};
-  std::latch start(kProducers + kConsumers + 1);
+  bq_test::RoundBarrier start(kProducers + kConsumers + 1);
   std::vector<std::thread> threads;
 
   for (int p = 0; p < kProducers; ++p) {

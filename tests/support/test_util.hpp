@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -120,6 +121,38 @@ inline bq::QueueConfig small_config(std::size_t capacity,
   config.block_timeout = block_timeout;
   return config;
 }
+
+/// Releases `count` threads together, round after round (like std::barrier's
+/// arrive_and_wait(); one round is std::latch's). Not std::latch or std::barrier:
+/// libstdc++ 12 waits on them with std::atomic::wait, which loses wake-ups where it has
+/// no futex (MinGW: a test's starting latch hung the main thread, under wine, about
+/// once in 2000 runs). The generation tells a thread woken for its own round from a
+/// spurious wake-up and from the next round's arrivals.
+class RoundBarrier {
+ public:
+  explicit RoundBarrier(std::size_t count) : count_(count) {}
+  RoundBarrier(const RoundBarrier&) = delete;
+  RoundBarrier& operator=(const RoundBarrier&) = delete;
+
+  void arrive_and_wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const std::uint64_t generation = generation_;
+    if (++arrived_ == count_) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lock, [&] { return generation_ != generation; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  const std::size_t count_;
+  std::size_t arrived_ = 0;
+  std::uint64_t generation_ = 0;
+};
 
 /// Calls std::abort with a message if not destroyed (or disarmed) within `limit`:
 /// a lost wake-up then fails the run loudly instead of hanging it.
