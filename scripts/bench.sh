@@ -50,25 +50,9 @@ command_line="scripts/bench.sh${*:+ $*}"
 [[ "${BQ_BENCH_FILTER:-}" ]] && command_line="BQ_BENCH_FILTER='$filter' $command_line"
 [[ "${BQ_BENCH_QUEUE_TIMEOUT:-}" ]] && command_line="BQ_BENCH_QUEUE_TIMEOUT=$queue_timeout $command_line"
 
-# --- Dependencies: the project's list, plus the peers only this comparison needs.
-peers=(libbenchmark-dev libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev
-       libboost-dev libtbb-dev libspdlog-dev libfmt-dev libck-dev)
+# --- Dependencies: the project's, plus Google Benchmark and the peer queues (--bench).
 if ((deps)); then
-  if [[ -x "$root/scripts/install-deps.sh" ]]; then
-    "$root/scripts/install-deps.sh"
-  fi
-  missing=()
-  for pkg in "${peers[@]}"; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    if [[ $(id -u) -ne 0 ]]; then
-      echo "bench.sh: missing ${missing[*]}; run as root or install them (their rows are skipped)" >&2
-    else
-      if [[ ! -x "$root/scripts/install-deps.sh" ]]; then apt-get update -qq; fi
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-  fi
+  "$root/scripts/install-deps.sh" --bench
 fi
 
 # --- Build: Release, the benchmarks only.

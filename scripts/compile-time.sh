@@ -10,6 +10,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs="${1:-7}"
+"$root/scripts/install-deps.sh" --bench  # the two peers' headers, and bc
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

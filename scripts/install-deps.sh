@@ -1,29 +1,42 @@
 #!/usr/bin/env bash
-# Installs every Debian package bq's build, tests, demo, benchmarks and CI use.
+# Installs the Debian packages bq's build and tests use, and on request those of the
+# benchmarks, the Prometheus check and the other platforms.
 #
-#   scripts/install-deps.sh              install what is missing (apt-get; as root or via sudo)
-#   scripts/install-deps.sh --check      only report what is missing (exit 1 if anything is)
+#   scripts/install-deps.sh              the tests, examples and fuzzers (scripts/test.sh)
+#   scripts/install-deps.sh --bench      also Google Benchmark and the peer queues (bench/)
+#   scripts/install-deps.sh --promtool   also Prometheus's promtool (.ci/steps/40-promtool.sh)
 #   scripts/install-deps.sh --platforms  also the other platforms' toolchains and runners, for
-#                                        scripts/test-platform.sh (combines with --check)
+#                                        scripts/test-platform.sh
+#   scripts/install-deps.sh --check ...  only report what is missing (exit 1 if anything is)
 #
-# Nothing is downloaded when everything is installed already. Not root and no
-# password-less sudo, or not a Debian-like system: prints what to install and
+# Options combine. Nothing is downloaded when everything is installed already. Not root
+# and no password-less sudo, or not a Debian-like system: prints what to install and
 # exits 0, so the build can still use whatever the machine has.
 # Set BQ_SKIP_DEPS=1 to skip this script entirely.
 set -euo pipefail
 
+# What `scripts/test.sh` needs: the toolchains (clang's runtimes for libFuzzer and the
+# sanitizers), Catch2 and {fmt} for the tests and examples, spdlog for bq/spdlog.hpp's
+# tests and example, python3 for the CI steps' JSON and snippet checks.
 packages=(
-  cmake ninja-build g++ clang libclang-rt-14-dev  # toolchains; libFuzzer + sanitizer runtimes
-  catch2 libfmt-dev                               # tests, examples
-  libbenchmark-dev                                # bench/
-  libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev  # bench/ peers
-  libboost-dev libtbb-dev libspdlog-dev libck-dev                      # bench/ peers
-  prometheus                                      # promtool checks the Prometheus export
-  python3                                         # bench/report.py, JSON checks
+  cmake ninja-build g++ clang libclang-rt-14-dev
+  catch2 libfmt-dev libspdlog-dev
+  python3
 )
 
-# Only with --platforms (scripts/test-platform.sh): libc++, and cross compilers with
-# the emulators that run their tests on this machine. Not for every user: ~1 GB.
+# --bench: bench/ (scripts/bench.sh, scripts/compile-time.sh): Google Benchmark, the queues
+# bq is measured against, and bc for compile-time.sh's arithmetic.
+bench_packages=(
+  libbenchmark-dev bc
+  libatomic-queue-dev libconcurrentqueue-dev libreaderwriterqueue-dev
+  libboost-dev libtbb-dev libck-dev
+)
+
+# --promtool: the Prometheus server package, for its `promtool check metrics`.
+promtool_packages=(prometheus)
+
+# --platforms (scripts/test-platform.sh): libc++, and cross compilers with the emulators
+# that run their tests on this machine. Not for every user: ~1 GB.
 platform_packages=(
   libc++-14-dev libc++abi-14-dev                  # libcxx: clang++ -stdlib=libc++
   g++-mingw-w64-x86-64-posix wine64               # mingw: Windows x86-64, run under wine
@@ -34,8 +47,10 @@ check=0
 for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
+    --bench) packages+=("${bench_packages[@]}") ;;
+    --promtool) packages+=("${promtool_packages[@]}") ;;
     --platforms) packages+=("${platform_packages[@]}") ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "install-deps: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -12,8 +12,9 @@ cxx="${CXX:-c++}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bq-promtool.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
+"$repo/scripts/install-deps.sh" --promtool
 if ! command -v promtool >/dev/null; then
-  echo "promtool not found: install Debian's 'prometheus' package (scripts/install-deps.sh)" >&2
+  echo "promtool not found: install Debian's 'prometheus' package (scripts/install-deps.sh --promtool)" >&2
   exit 1
 fi
 
