@@ -17,9 +17,9 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/bq-doc-snippets.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 status=0
-for lib in fmt spdlog; do
-  if ! pkg-config --exists "$lib"; then
-    echo "doc-snippets: $lib not found (Debian: lib$lib-dev); its snippets cannot compile" >&2
+for header in fmt/format.h spdlog/spdlog.h; do
+  if ! printf '#include <%s>\n' "$header" | g++ -std=c++20 -E -x c++ - >/dev/null 2>&1; then
+    echo "doc-snippets: <$header> not found (Debian: lib${header%%/*}-dev); its snippets cannot compile" >&2
     status=1
   fi
 done
