@@ -2,8 +2,8 @@
 """Compiles every ```cpp block of README.md and docs/**/*.md (or of the files given).
 
 Each block is compiled on its own with `g++ -std=c++20 -fsyntax-only -I include`, plus the
-flags of fmt and spdlog (from pkg-config, when it is installed) when the program names them. The convention, also in
-CONTRIBUTING.md ("README and changelog"):
+flags of fmt and spdlog (from pkg-config, when it is installed) when the program names
+them. The convention, also in CONTRIBUTING.md ("README and changelog"):
 
   a block is a whole translation unit, compiled as written, unless the line right before its
   opening fence is one of these HTML comments (GitHub does not show them):
