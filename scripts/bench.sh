@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the queue comparison (bench/), then writes docs/bench/results.md,
-# docs/bench/chart.svg, docs/bench/results.json (every repetition, raw) and the README's
-# benchmark section docs/readme/50-benchmarks.md.
+# docs/bench/chart.svg, docs/bench/results.json (every repetition, raw) and the measured
+# part of docs/benchmarks.md (between its two markers; the rest of that page is kept).
 #
 #   scripts/bench.sh              the measured run (5 repetitions, 0.2 s min time)
 #   scripts/bench.sh --smoke      1 repetition, 0.05 s: checks everything runs; writes to
