@@ -23,6 +23,11 @@ class BqAdapter {
     while (result == bq::PushResult::timed_out) result = queue_.push(item);
   }
   std::uint64_t pop() { return *queue_.pop(); }
+  void push_batch(const std::uint64_t* items, std::size_t n) {
+    // push_range waits up to block_timeout (1 s) under Block: push the rest again after it.
+    for (std::size_t done = 0; done < n;) done += queue_.push_range(Items{items + done, items + n});
+  }
+  std::size_t pop_batch(std::uint64_t* out, std::size_t max) { return queue_.pop_into(out, max); }
   bool try_push(std::uint64_t item) { return queue_.try_push(item); }
   bool try_pop(std::uint64_t& item) {
     const auto popped = queue_.try_pop();
@@ -49,7 +54,43 @@ class BqAdapter {
   }
 
  private:
+  struct Items {  // a range over [first, last)
+    const std::uint64_t* first;
+    const std::uint64_t* last;
+    const std::uint64_t* begin() const { return first; }
+    const std::uint64_t* end() const { return last; }
+  };
   bq::BoundedQueue<std::uint64_t, Policy, Concurrency> queue_;
+};
+
+/// The batch rows that wait as the moodycamel batch row does (spinning, then yielding):
+/// try_push_range until the whole batch is queued, try_pop_into until it returns items.
+/// They compare the rings themselves; the rows above park (push_range, pop_into).
+template <class Concurrency>
+class BqSpinBatchAdapter {
+ public:
+  explicit BqSpinBatchAdapter(std::size_t capacity) : queue_(capacity) {}
+  void push_batch(const std::uint64_t* items, std::size_t n) {
+    std::size_t done = 0;
+    spin_until([&] {
+      done += queue_.try_push_range(Items{items + done, items + n});
+      return done == n;
+    });
+  }
+  std::size_t pop_batch(std::uint64_t* out, std::size_t max) {
+    std::size_t popped = 0;
+    spin_until([&] { return (popped = queue_.try_pop_into(out, max)) != 0; });
+    return popped;
+  }
+
+ private:
+  struct Items {  // a range over [first, last)
+    const std::uint64_t* first;
+    const std::uint64_t* last;
+    const std::uint64_t* begin() const { return first; }
+    const std::uint64_t* end() const { return last; }
+  };
+  bq::BoundedQueue<std::uint64_t, bq::DropNewest, Concurrency> queue_;
 };
 
 const bool registered = [] {
@@ -59,6 +100,13 @@ const bool registered = [] {
                               "bq BoundedQueue<Block, Spsc> (DropOldest for drop-oldest)");
   register_queue<BqAdapter<bq::Block, bq::Mpmc>, BqAdapter<bq::DropOldest, bq::Mpmc>>("bq_mpmc");
   register_queue<BqAdapter<bq::Block, bq::Spsc>, BqAdapter<bq::DropOldest, bq::Spsc>>("bq_spsc");
+  benchmark::AddCustomContext("queue:bq_mpmc_spin",
+                              "bq BoundedQueue<DropNewest, Mpmc>, batch row only: try_push_range "
+                              "and try_pop_into, spinning then yielding as the moodycamel row");
+  benchmark::AddCustomContext("queue:bq_spsc_spin",
+                              "bq BoundedQueue<DropNewest, Spsc>, batch row only, as bq_mpmc_spin");
+  register_batch<BqSpinBatchAdapter<bq::Mpmc>>("bq_mpmc_spin");
+  register_batch<BqSpinBatchAdapter<bq::Spsc>>("bq_spsc_spin");
   return true;
 }();
 

@@ -30,10 +30,33 @@ class BlockingConcurrentQueueAdapter {
   moodycamel::BlockingConcurrentQueue<std::uint64_t> queue_;
 };
 
+/// The batch row: moodycamel::ConcurrentQueue (not the blocking wrapper), bounded at 1024
+/// by preallocating that much and enqueuing with try_enqueue_bulk (which never allocates
+/// and queues all or nothing), spinning while it fails; try_dequeue_bulk, spinning while it
+/// returns 0. No producer or consumer tokens (the plain enqueue_bulk/try_dequeue_bulk API).
+class ConcurrentQueueBulkAdapter {
+ public:
+  explicit ConcurrentQueueBulkAdapter(std::size_t capacity) : queue_(capacity) {}
+  void push_batch(const std::uint64_t* items, std::size_t n) {
+    spin_until([&] { return queue_.try_enqueue_bulk(items, n); });
+  }
+  std::size_t pop_batch(std::uint64_t* out, std::size_t max) {
+    std::size_t popped = 0;
+    spin_until([&] { return (popped = queue_.try_dequeue_bulk(out, max)) != 0; });
+    return popped;
+  }
+
+ private:
+  moodycamel::ConcurrentQueue<std::uint64_t> queue_;
+};
+
 const bool registered = [] {
   benchmark::AddCustomContext("queue:mc_blockingconcurrentqueue",
                               "moodycamel BlockingConcurrentQueue (try_enqueue, wait_dequeue)");
   register_queue<BlockingConcurrentQueueAdapter>("mc_blockingconcurrentqueue");
+  benchmark::AddCustomContext("queue:mc_concurrentqueue",
+                              "moodycamel ConcurrentQueue (try_enqueue_bulk, try_dequeue_bulk)");
+  register_batch<ConcurrentQueueBulkAdapter>("mc_concurrentqueue");
   return true;
 }();
 

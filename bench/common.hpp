@@ -14,6 +14,8 @@
 //   bool push_for(std::uint64_t, std::chrono::microseconds);  // false on timeout
 //   bool verify(std::uint64_t transferred, std::uint64_t evicted) const;  // own counters agree
 //   std::uint64_t read_metrics() const;         // a metrics snapshot (overhead scenario)
+//   void push_batch(const std::uint64_t*, std::size_t n);  // blocks until all n are queued
+//   std::size_t pop_batch(std::uint64_t* out, std::size_t max);  // blocks until >= 1 popped
 // A scenario that needs an operation the queue lacks is not registered for it.
 //
 // Every scenario checks what came out of the queue (sums, counts, per-producer order,
@@ -214,6 +216,56 @@ void throughput(benchmark::State& state, int producers, int consumers, Reader re
   if (reader_kind != Reader::none) {
     state.counters["wakeups"] = benchmark::Counter(static_cast<double>(snapshots));
   }
+}
+
+/// Items per batch in the batch scenario.
+inline constexpr std::size_t kBatch = 32;
+
+/// throughput_batch32_1p1c: one producer pushes kTransferItems items in batches of kBatch
+/// (push_batch, which returns once the whole batch is queued) while the benchmark thread
+/// pops with pop_batch (up to kBatch at a time, waiting for at least one). Each iteration
+/// builds a fresh queue and producer thread. Checked like throughput(): count, sum, order.
+template <class Q>
+void batch_throughput(benchmark::State& state) {
+  const std::uint64_t total = kTransferItems;
+  static_assert(kTransferItems % kBatch == 0, "whole batches only");
+  const std::uint64_t expected_sum = producer_sum(0, total);
+  std::string error;
+  for (auto _ : state) {
+    auto queue = std::make_unique<Q>(kCapacity);
+    std::thread producer([&queue, total] {
+      std::array<std::uint64_t, kBatch> batch{};
+      for (std::uint64_t seq = 0; seq < total; seq += kBatch) {
+        for (std::size_t i = 0; i < kBatch; ++i) batch[i] = make_item(0, seq + i);
+        queue->push_batch(batch.data(), kBatch);
+      }
+    });
+    Checker checker;
+    std::array<std::uint64_t, kBatch> out{};
+    while (checker.count < total) {
+      const std::size_t popped = queue->pop_batch(out.data(), kBatch);
+      for (std::size_t i = 0; i < popped; ++i) checker.take(out[i]);
+    }
+    producer.join();
+    if (checker.count != total || checker.sum != expected_sum) {
+      error = "items lost or duplicated: popped " + std::to_string(checker.count) + " items, sum " +
+              std::to_string(checker.sum) + " (expected " + std::to_string(total) + ", " +
+              std::to_string(expected_sum) + ")";
+    } else if (checker.out_of_order != 0) {
+      error = std::to_string(checker.out_of_order) + " items arrived after a later item";
+    }
+    if constexpr (requires(Q & q) { q.verify(total, std::uint64_t{0}); }) {
+      if (error.empty() && !queue->verify(total, 0)) error = "the queue's own counters disagree";
+    }
+    if (!error.empty()) break;
+  }
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(total));
+  state.SetLabel("batches of " + std::to_string(kBatch));
 }
 
 /// One thread: push one item, pop it back, compare. Time per iteration = one push + one pop.
@@ -569,6 +621,15 @@ inline benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark*
   return bench;
 }
 
+/// Registers the batch scenario for `Q` under queue id `id` (register_queue() does it
+/// for every queue with push_batch and pop_batch; call it alone for a batch-only row).
+template <class Q>
+void register_batch(const std::string& id) {
+  configure(benchmark::RegisterBenchmark(("throughput_batch32_1p1c/" + id).c_str(),
+                                         [](benchmark::State& s) { batch_throughput<Q>(s); }),
+            repetitions());
+}
+
 /// Registers every scenario `Q` supports under queue id `id`. `DropQ` is the adapter used
 /// for drop_oldest_full (bq measures that with its DropOldest policy, not Block).
 template <class Q, class DropQ = Q>
@@ -593,6 +654,12 @@ void register_queue(const std::string& id) {
                   ("throughput_1p1c_metrics_reader/" + id).c_str(),
                   [](benchmark::State& s) { throughput<Q>(s, 1, 1, Reader::metrics); }),
               reps);
+  }
+  if constexpr (requires(Q & q, std::uint64_t * items) {
+                  q.push_batch(items, kBatch);
+                  q.pop_batch(items, kBatch);
+                }) {
+    register_batch<Q>(id);
   }
   configure(benchmark::RegisterBenchmark(("push_pop_1thread/" + id).c_str(),
                                          [](benchmark::State& s) { push_pop_one_thread<Q>(s); }),

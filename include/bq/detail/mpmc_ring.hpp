@@ -201,15 +201,15 @@ class MpmcRing {
         // Acquire: the previous lap's item's destruction happens-before our construction.
         wait_for_turn(slot, free_turn);
         construct(static_cast<void*>(slot.storage.bytes));
-        // Release: the item's construction happens-before a popper that reads this turn.
-        slot.turn.store(free_turn + 1, std::memory_order_release);
       }
     }
     BQ_CATCH(...) {
+      publish_batch(pos, pushed);
       if constexpr (kMayThrow) unsettled_.fetch_sub(pushed, std::memory_order_relaxed);
       abandon_from(p, claimed - pushed);
       BQ_RETHROW;
     }
+    publish_batch(pos, claimed);
     if constexpr (kMayThrow) unsettled_.fetch_sub(claimed, std::memory_order_relaxed);
     // One sample per batch (relaxed, as a statistic may): the pushes counted
     // are done, and head_ read after them only lowers the size implied.
@@ -532,6 +532,19 @@ class MpmcRing {
     }
     // Release: pairs with the acquire load of the turn by whoever skips the hole.
     slot.turn.store((free_turn + 1) | kHoleBit, std::memory_order_release);
+  }
+
+  /// Hands the `count` items constructed from push position `pos` on to their
+  /// poppers, the last first: a popper that finds the first item published then
+  /// finds the whole batch (it acquires each turn, and each store is a release
+  /// that follows the later ones), so it takes the batch with one claim instead
+  /// of chasing the writer slot by slot.
+  void publish_batch(std::uint64_t pos, std::size_t count) noexcept {
+    for (std::size_t i = count; i-- > 0;) {
+      const std::uint64_t p = positions_.advance(pos, i);
+      // Release: the item's construction happens-before a popper that reads this turn.
+      slot_at(p).turn.store(2 * positions_.lap(p) + 1, std::memory_order_release);
+    }
   }
 
   /// Gives up the `count` batch positions from `pos` on, which a batch push

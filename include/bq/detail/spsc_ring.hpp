@@ -193,10 +193,10 @@ class SpscRing {
   /// and the exception propagates.
   ///
   /// One announcement covers the batch: close() waits while pushing_at_ equals
-  /// tail_, that is until the single tail_ store below. Each item is handed to
-  /// the popper by its slot's state as it is written (the popper reads states,
-  /// not tail_), so a popper may take the first items before tail_ moves;
-  /// counts() already allows head_ to pass the tail_ it read.
+  /// tail_, that is until the single tail_ store below. The items are handed to
+  /// the popper by their slots' states (the popper reads states, not tail_), so
+  /// a popper may take them before tail_ moves; counts() already allows head_
+  /// to pass the tail_ it read.
   template <class Construct>
   RingStatus try_push_batch(std::size_t n, Construct& construct, std::size_t& pushed) {
     pushed = 0;
@@ -227,14 +227,14 @@ class SpscRing {
       for (; pushed < claimed; ++pushed, p = positions_.next(p)) {
         Slot& slot = slot_at(p);
         construct(static_cast<void*>(slot.storage.bytes));
-        // Release: the item's construction happens-before the popper's acquire of the state.
-        slot.state.store(full_state(p), std::memory_order_release);
       }
     }
     BQ_CATCH(...) {
+      publish_batch(pos, pushed);
       end_batch(p, pushed);
       BQ_RETHROW;
     }
+    publish_batch(pos, claimed);
     end_batch(p, claimed);
     sample_size(p);
     return RingStatus::ok;
@@ -452,6 +452,17 @@ class SpscRing {
     slot.state.store(free_state(pos), std::memory_order_relaxed);
     free_ahead_ = 1;
     end_unpublished_push();
+  }
+
+  /// Hands the `count` items constructed from `pos` on to the popper, the last
+  /// first: a popper that finds the first one then finds the whole batch, and
+  /// takes it at once instead of chasing the writer slot by slot (and line by line).
+  void publish_batch(std::uint64_t pos, std::size_t count) noexcept {
+    for (std::size_t i = count; i-- > 0;) {
+      const std::uint64_t p = positions_.advance(pos, i);
+      // Release: the item's construction happens-before the popper's acquire of the state.
+      slot_at(p).state.store(full_state(p), std::memory_order_release);
+    }
   }
 
   /// Ends a batch push that published `published` items, the last before
