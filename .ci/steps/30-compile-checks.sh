@@ -5,7 +5,10 @@
 #      libc++ (the standard library of macOS);
 #   2. the core header without exceptions: tests/compile/no_exceptions.cpp built
 #      with -fno-exceptions by g++ and clang++ and run; its "bad-config" mode must
-#      abort with the error message on stderr.
+#      abort with the error message on stderr;
+#   3. misuses that must not compile, each with bq's own message: tests/compile/misuse.cpp
+#      compiles as it is, and fails with the expected text for each `// expect` case in it
+#      (g++ and clang++).
 # Prints "compile-checks: N passed, M failed" and fails if any check failed.
 set -euo pipefail
 
@@ -51,6 +54,30 @@ for cxx in g++ clang++; do
     [[ $status -eq 134 ]] && grep -q "capacity 0 is invalid" "$work/stderr"
   }
   check "no_exceptions ($cxx) aborts with the message for a bad config" aborts_with_message
+done
+
+misuse="$repo/tests/compile/misuse.cpp"
+# fails_with <message> <compiler args...>: the compile must fail and print the message.
+fails_with() {
+  local message="$1"
+  shift
+  if "$@" >"$work/misuse.log" 2>&1; then
+    echo "compiled, but must not"
+    return 1
+  fi
+  grep -qF -- "$message" "$work/misuse.log" || { cat "$work/misuse.log"; return 1; }
+}
+for cxx in g++ clang++; do
+  check "misuse.cpp without a misuse compiles ($cxx)" \
+    "$cxx" -std=c++20 -I"$repo/include" -fsyntax-only "$misuse"
+  while IFS= read -r line; do
+    case_name="${line#// expect }"
+    case_name="${case_name%%:*}"
+    message="${line#*: }"
+    check "misuse $case_name fails with its message ($cxx)" \
+      fails_with "$message" "$cxx" -std=c++20 -I"$repo/include" -fsyntax-only \
+      "-DBQ_MISUSE_$case_name" "$misuse"
+  done < <(grep '^// expect ' "$misuse")
 done
 
 echo "compile-checks: $passed passed, $failed failed"
