@@ -109,7 +109,7 @@ void check(const std::vector<Measurement>& results) {
 }  // namespace
 
 TEST_CASE("a consumer blocked for a second on an empty queue uses near-zero CPU",
-          "[blocking][slow]") {
+          "[blocking][slow][timing]") {
   bq::BoundedQueue<int, bq::Block> mpmc_timed{4};
   bq::BoundedQueue<int, bq::Block> mpmc_untimed{4};
   bq::BoundedQueue<int, bq::DropOldest> mpmc_until{4};
@@ -132,7 +132,7 @@ TEST_CASE("a consumer blocked for a second on an empty queue uses near-zero CPU"
 }
 
 TEST_CASE("a producer blocked for a second on a full queue uses near-zero CPU",
-          "[blocking][slow]") {
+          "[blocking][slow][timing]") {
   bq::BoundedQueue<int, bq::Block> mpmc_timed{2};
   bq::BoundedQueue<int, bq::Block> mpmc_config{small_config(2, 1000ms)};
   bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>> block_then{small_config(2, 1000ms)};

@@ -107,7 +107,7 @@ TEMPLATE_LIST_TEST_CASE("a stop requested during a pop's wait returns nullopt pr
 }
 
 TEMPLATE_LIST_TEST_CASE("a stop requested before a pop keeps it from waiting, not from taking",
-                        "[cancel]", Modes) {
+                        "[cancel][timing]", Modes) {
   BlockQueue<TestType> q{small_config(2, 1h)};
   std::stop_source source;
   source.request_stop();
@@ -200,7 +200,7 @@ TEMPLATE_LIST_TEST_CASE(
 }
 
 TEMPLATE_LIST_TEST_CASE("a stop requested before a push keeps it from waiting, not from pushing",
-                        "[cancel]", Modes) {
+                        "[cancel][timing]", Modes) {
   BlockQueue<TestType> q{small_config(1, 1h)};
   std::stop_source source;
   source.request_stop();

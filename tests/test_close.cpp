@@ -38,7 +38,7 @@ void let_them_block(const std::atomic<int>& started, int n) {
 static_assert(noexcept(std::declval<bq::BoundedQueue<int, bq::Block>&>().close()));
 
 TEMPLATE_LIST_TEST_CASE("close is idempotent and rejects every later push, which keeps its item",
-                        "[close]", AllPolicies) {
+                        "[close][timing]", AllPolicies) {
   bq::BoundedQueue<Ptr, TestType> q{small_config(2, 1h)};
   REQUIRE(q.push(make(1)) == bq::PushResult::pushed);
   CHECK_FALSE(q.is_closed());
@@ -71,7 +71,7 @@ TEMPLATE_LIST_TEST_CASE("close is idempotent and rejects every later push, which
 TEMPLATE_LIST_TEST_CASE(
     "after close pops drain the remaining items in order, then return nullopt "
     "at once",
-    "[close]", AllPolicies) {
+    "[close][timing]", AllPolicies) {
   bq::BoundedQueue<int, TestType> q{small_config(4)};
   for (int i = 1; i <= 4; ++i) REQUIRE(q.push(i) == bq::PushResult::pushed);
   q.close();
@@ -93,7 +93,7 @@ TEMPLATE_LIST_TEST_CASE(
   CHECK(m.pushed == m.popped + m.dropped_oldest + m.size);
 }
 
-TEST_CASE("close wakes every popper blocked on an empty queue promptly", "[close]") {
+TEST_CASE("close wakes every popper blocked on an empty queue promptly", "[close][timing]") {
   Watchdog watchdog("close wakes poppers");
   bq::BoundedQueue<int, bq::Block> q{4};
   constexpr int kPoppers = 4;
@@ -127,7 +127,7 @@ TEST_CASE("close wakes every popper blocked on an empty queue promptly", "[close
 TEMPLATE_TEST_CASE(
     "close wakes every pusher waiting on a full queue; each returns closed and "
     "keeps its item",
-    "[close]", bq::Block, bq::BlockThen<bq::DropOldest>, bq::BlockThen<bq::DropNewest>,
+    "[close][timing]", bq::Block, bq::BlockThen<bq::DropOldest>, bq::BlockThen<bq::DropNewest>,
     bq_test::StubbornWait) {
   Watchdog watchdog("close wakes pushers");
   bq::BoundedQueue<Ptr, TestType> q{small_config(1, 1h)};

@@ -54,7 +54,7 @@ void check_balanced(const bq::QueueMetrics& m) {
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("close_and_discard hands every queued item to the handler, oldest first",
-                        "[discard][close]", Cases) {
+                        "[discard][close][timing]", Cases) {
   std::vector<int> handed;
   QueueOf<TestType> q{small_config(4, 1h), [&](int&& item) { handed.push_back(item); }};
   for (int i = 1; i <= 3; ++i) REQUIRE(q.push(i) == bq::PushResult::pushed);

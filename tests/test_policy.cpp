@@ -86,7 +86,7 @@ TEMPLATE_LIST_TEST_CASE("below capacity every policy queues every push in FIFO o
 }
 
 TEMPLATE_LIST_TEST_CASE("a push into a full queue does what the policy says and counts it",
-                        "[policy]", AllPolicies) {
+                        "[policy][timing]", AllPolicies) {
   EvictionLog log;
   PtrQueue<TestType> q{config_for<TestType>(3), log.handler()};
   CloseAfter guard{q, 5s};  // A non-waiting policy that waits for its hour fails, not hangs.
@@ -135,7 +135,7 @@ TEMPLATE_LIST_TEST_CASE("a push into a full queue does what the policy says and 
 }
 
 TEMPLATE_LIST_TEST_CASE("push_for and push_until use their own timeout instead of the config's",
-                        "[policy]", AllPolicies) {
+                        "[policy][timing]", AllPolicies) {
   // The config's timeout is an hour for every policy: only the per-call one may apply.
   PtrQueue<TestType> q{small_config(2, 1h)};
   CloseAfter guard{q, 5s};
@@ -229,7 +229,7 @@ TEMPLATE_LIST_TEST_CASE("force_push evicts the oldest whatever the policy and re
 }
 
 TEMPLATE_LIST_TEST_CASE("a waiting push succeeds with pushed when room appears during the wait",
-                        "[policy]", AllPolicies) {
+                        "[policy][timing]", AllPolicies) {
   if constexpr (!bq_test::waits_when_full<TestType>()) {
     SUCCEED("this policy never waits");
   } else {
@@ -254,8 +254,8 @@ TEMPLATE_LIST_TEST_CASE("a waiting push succeeds with pushed when room appears d
   }
 }
 
-TEMPLATE_TEST_CASE("a waiting push takes a single freed slot of a large full queue", "[policy]",
-                   bq::Mpmc, bq::Spsc) {
+TEMPLATE_TEST_CASE("a waiting push takes a single freed slot of a large full queue",
+                   "[policy][timing]", bq::Mpmc, bq::Spsc) {
   // A pusher that found the queue full first waits briefly for room for a
   // batch (see wait_for_room); that must never turn into waiting for more
   // than the one slot a consumer freed.
@@ -391,7 +391,7 @@ TEST_CASE("drop_newest refuses the new item, keeps the queue unchanged, and neve
 }
 
 TEST_CASE("block waits up to the config's block_timeout, then times out and keeps the item",
-          "[policy]") {
+          "[policy][timing]") {
   PtrQueue<bq::Block> q{small_config(1, 50ms)};
   REQUIRE(q.push(make(1)) == bq::PushResult::pushed);
   Ptr item = make(2);
@@ -407,7 +407,7 @@ TEST_CASE("block waits up to the config's block_timeout, then times out and keep
 }
 
 TEST_CASE("block_then<drop_oldest> waits the timeout, then evicts the oldest to the handler",
-          "[policy]") {
+          "[policy][timing]") {
   EvictionLog log;
   PtrQueue<bq::BlockThen<bq::DropOldest>> q{small_config(2, 40ms), log.handler()};
   REQUIRE(q.push(make(1)) == bq::PushResult::pushed);
@@ -427,7 +427,7 @@ TEST_CASE("block_then<drop_oldest> waits the timeout, then evicts the oldest to 
 }
 
 TEST_CASE("block_then<drop_newest> waits the timeout, then refuses the item as dropped_newest",
-          "[policy]") {
+          "[policy][timing]") {
   PtrQueue<bq::BlockThen<bq::DropNewest>> q{small_config(1, 40ms)};
   REQUIRE(q.push(make(1)) == bq::PushResult::pushed);
   Ptr item = make(2);
@@ -441,7 +441,7 @@ TEST_CASE("block_then<drop_newest> waits the timeout, then refuses the item as d
   CHECK(drain(q) == std::vector<int>{1});
 }
 
-TEST_CASE("dynamic does what QueueConfig::policy says", "[policy][config]") {
+TEST_CASE("dynamic does what QueueConfig::policy says", "[policy][config][timing]") {
   const bq::OverflowPolicy chosen = GENERATE(
       bq::OverflowPolicy::drop_oldest, bq::OverflowPolicy::drop_newest, bq::OverflowPolicy::block);
   CAPTURE(bq::to_string(chosen));
@@ -503,7 +503,7 @@ TEST_CASE("a user-written policy is consulted only when the queue is full", "[po
 }
 
 TEST_CASE("a user-written policy that answers wait past its deadline times out",
-          "[policy][custom]") {
+          "[policy][custom][timing]") {
   bq::BoundedQueue<int, bq_test::StubbornWait> q{small_config(1, 30ms)};
   CloseAfter guard{q, 5s};
   REQUIRE(q.push(1) == bq::PushResult::pushed);

@@ -51,8 +51,8 @@ constexpr bool evicts() {
 static_assert(!std::is_same_v<bq::BoundedQueue<int, bq::Block, bq::Spsc>,
                               bq::BoundedQueue<int, bq::Block, bq::Mpmc>>);
 
-TEMPLATE_LIST_TEST_CASE("a spsc queue applies every policy like an mpmc one", "[spsc][policy]",
-                        AllPolicies) {
+TEMPLATE_LIST_TEST_CASE("a spsc queue applies every policy like an mpmc one",
+                        "[spsc][policy][timing]", AllPolicies) {
   std::vector<int> evicted;
   SpscQueue<TestType> q{config_for<TestType>(3), [&](Ptr&& item) { evicted.push_back(*item); }};
   CloseAfter guard{q, 5s};
@@ -91,7 +91,8 @@ TEMPLATE_LIST_TEST_CASE("a spsc queue applies every policy like an mpmc one", "[
   CHECK_FALSE(q.is_closed());
 }
 
-TEMPLATE_LIST_TEST_CASE("a spsc queue closes like an mpmc one", "[spsc][close]", AllPolicies) {
+TEMPLATE_LIST_TEST_CASE("a spsc queue closes like an mpmc one", "[spsc][close][timing]",
+                        AllPolicies) {
   SpscQueue<TestType> q{config_for<TestType>(4)};
   REQUIRE(q.push(make(1)) == bq::PushResult::pushed);
   REQUIRE(q.push(make(2)) == bq::PushResult::pushed);
@@ -116,7 +117,7 @@ TEMPLATE_LIST_TEST_CASE("a spsc queue closes like an mpmc one", "[spsc][close]",
 }
 
 TEST_CASE("close wakes a spsc consumer blocked on an empty queue and a producer on a full one",
-          "[spsc][close]") {
+          "[spsc][close][timing]") {
   Watchdog watchdog("spsc close wakes");
   bq::BoundedQueue<int, bq::Block, bq::Spsc> empty{2};
   bq::BoundedQueue<Ptr, bq::Block, bq::Spsc> full{small_config(1, 1h)};
@@ -142,7 +143,7 @@ TEST_CASE("close wakes a spsc consumer blocked on an empty queue and a producer 
   CHECK(kept);
 }
 
-TEST_CASE("a spsc waiting push succeeds when the consumer makes room", "[spsc][policy]") {
+TEST_CASE("a spsc waiting push succeeds when the consumer makes room", "[spsc][policy][timing]") {
   bq::BoundedQueue<int, bq::Block, bq::Spsc> q{small_config(1, 10s)};
   REQUIRE(q.push(1) == bq::PushResult::pushed);
   std::thread consumer([&] {

@@ -105,7 +105,7 @@ void check_pop_until_waits(std::chrono::time_point<Clock, Duration> deadline) {
 
 }  // namespace
 
-TEST_CASE("zero, negative and past timeouts never wait", "[timeout]") {
+TEST_CASE("zero, negative and past timeouts never wait", "[timeout][timing]") {
   auto q = full_block_queue();
   CloseAfter guard{*q, 5s};  // Something that wrongly waits ends as `closed` and fails.
   bq::BoundedQueue<Ptr, bq::Block> empty{1};
@@ -209,7 +209,7 @@ TEST_CASE("huge pop timeouts of any representation do not overflow", "[timeout]"
   SECTION("now + 24 hours") { check_pop_until_waits(Clock::now() + hours(24)); }
 }
 
-TEST_CASE("a push timeout never returns early and returns promptly after", "[timeout]") {
+TEST_CASE("a push timeout never returns early and returns promptly after", "[timeout][timing]") {
   using namespace std::chrono;
   const auto timeout = GENERATE(as<duration<double, std::milli>>{}, 1.0, 10.0, 50.0, 30.5, 0.001);
   CAPTURE(timeout.count());
@@ -227,7 +227,7 @@ TEST_CASE("a push timeout never returns early and returns promptly after", "[tim
   }
 }
 
-TEST_CASE("a pop timeout never returns early and returns promptly after", "[timeout]") {
+TEST_CASE("a pop timeout never returns early and returns promptly after", "[timeout][timing]") {
   using namespace std::chrono;
   const auto timeout = GENERATE(as<duration<double, std::milli>>{}, 1.0, 10.0, 50.0, 30.5, 0.001);
   CAPTURE(timeout.count());
@@ -245,8 +245,10 @@ TEST_CASE("a pop timeout never returns early and returns promptly after", "[time
   }
 }
 
-TEST_CASE("push() under a waiting policy waits exactly the config's block_timeout, not less",
-          "[timeout]") {
+TEST_CASE(
+    "push() under a waiting policy waits the config's block_timeout, never less, and returns soon "
+    "after",
+    "[timeout][timing]") {
   SECTION("block") {
     bq::BoundedQueue<int, bq::Block> q{small_config(1, 50ms)};
     REQUIRE(q.push(1) == bq::PushResult::pushed);
@@ -278,7 +280,7 @@ TEST_CASE("push() under a waiting policy waits exactly the config's block_timeou
 }
 
 TEST_CASE("a pop_for that loses items to another consumer still waits its whole timeout",
-          "[timeout]") {
+          "[timeout][timing]") {
   // While one thread waits in pop_for, the main thread keeps pushing an item and
   // taking it back at once: the waiter is woken for items it then does not get.
   // Whenever it returns empty-handed, its timeout must have fully elapsed.
@@ -310,7 +312,7 @@ TEST_CASE("a pop_for that loses items to another consumer still waits its whole 
 }
 
 TEST_CASE("a push_for that loses room to another producer still waits its whole timeout",
-          "[timeout]") {
+          "[timeout][timing]") {
   bq::BoundedQueue<int, bq::Block> q{small_config(1, 1h)};
   REQUIRE(q.push(0) == bq::PushResult::pushed);
   std::atomic<bool> done{false};
