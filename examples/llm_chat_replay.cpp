@@ -5,7 +5,7 @@
 // between them the backlog, the latency and the memory grow for as long as the
 // burst lasts, and nobody sees it until the process dies. With a
 // bq::BoundedQueue the memory stays flat, the monitor says in a few log lines
-// what is happening (utilization high, N messages dropped in the last interval),
+// what is happening (utilization high, N messages lost or refused in the last interval),
 // and the final metrics tell the whole story.
 //
 // The program runs the same workload twice, each time in a fresh child process
@@ -129,7 +129,8 @@ struct RunResult {
   bool ok = false;
   std::uint64_t produced = 0;
   std::uint64_t processed = 0;
-  std::uint64_t dropped = 0;   // Lost: evicted, refused or timed out.
+  std::uint64_t dropped = 0;   // Not delivered: evicted, or refused (full, timed out) and
+                               // then thrown away by the producer.
   std::uint64_t left = 0;      // Still queued when the producer stopped.
   std::uint64_t peak = 0;      // Largest backlog.
   double oldest_left_s = 0.0;  // Age of the oldest message still queued.

@@ -93,9 +93,12 @@ int run(const bq::QueueConfig& config, const std::string& path, std::chrono::sec
   async->close();  // writes what is still queued, flushes, joins the writer
   const bq::QueueMetrics m = async->metrics();
   fmt::print("policy {}: {}\n", config.policy, m);
-  fmt::print("logged {}, written to {} {}, dropped {} (errors among them {}), sink errors {}\n",
-             m.pushed + m.dropped_newest + m.timed_out, path, m.popped, m.dropped(),
-             errors_dropped.load(), async->sink_errors());
+  // A refused log message is lost too: log() has nowhere to keep it.
+  fmt::print(
+      "logged {}, written to {} {}, not written {} (evicted or refused; errors among "
+      "them {}), sink errors {}\n",
+      m.pushed + m.dropped_newest + m.timed_out, path, m.popped, m.dropped(), errors_dropped.load(),
+      async->sink_errors());
   return 0;
 }
 

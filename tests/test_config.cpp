@@ -278,6 +278,33 @@ TEST_CASE("validate rejects a policy that is not a named OverflowPolicy, quoting
   }
 }
 
+TEST_CASE("validate checks the queue's own fields and leaves the monitor's to the monitor",
+          "[config]") {
+  bq::QueueConfig config;
+  config.monitor_interval = 0ms;
+  config.warn_utilization = 1.5;
+  CHECK_NOTHROW(bq::validate(config));  // QueueMonitor rejects these (test_monitor.cpp).
+  config.warn_utilization = -1.0;
+  CHECK_NOTHROW(bq::validate(config));
+
+  config.capacity = 0;
+  CHECK_THROWS_WITH(bq::validate(config),
+                    Catch::Contains("capacity 0 is invalid") && Catch::Contains("at least 1"));
+  config.capacity = 1;
+  config.block_timeout = -3ms;
+  CHECK_THROWS_WITH(bq::validate(config),
+                    Catch::Contains("block_timeout -3ms is negative") && Catch::Contains(">= 0ms"));
+}
+
+TEST_CASE("parse_config checks the monitor fields it reads, and keeps those of its base",
+          "[config]") {
+  CHECK_THAT(error_of("warn_utilization=1.5"), Catch::Contains("outside (0, 1]"));
+  bq::QueueConfig base;
+  base.warn_utilization = 1.5;  // Not the parser's to judge: the monitor's.
+  CHECK(bq::parse_config("capacity=3", base).warn_utilization == 1.5);
+  CHECK(bq::parse_config("warn_utilization=0.5", base).warn_utilization == 0.5);
+}
+
 TEST_CASE("to_string writes every key so that parse_config reads back an equal config",
           "[config]") {
   CHECK(bq::to_string(bq::QueueConfig{}) ==

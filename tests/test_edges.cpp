@@ -124,11 +124,8 @@ TEST_CASE("bad configs are rejected before anything is allocated", "[edges][conf
   config.block_timeout = -1ms;
   CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Block>(config)), bq::ConfigError);
   config = {};
-  config.warn_utilization = std::nan("");
-  CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Block>(config)), bq::ConfigError);
-  config = {};
-  config.monitor_interval = 0ms;
-  CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Block>(config)), bq::ConfigError);
+  config.policy = static_cast<bq::OverflowPolicy>(42);
+  CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Dynamic>(config)), bq::ConfigError);
 }
 
 TEMPLATE_TEST_CASE("zero, negative and past timeouts never wait, even on a long default",

@@ -3,6 +3,7 @@
 #include <bq/export.hpp>
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <locale>
 #include <map>
 #include <sstream>
@@ -94,17 +95,39 @@ TEST_CASE("write_prometheus writes every family with HELP, TYPE and a labelled s
         "# HELP bq_popped_total Items returned by a pop.\n"
         "# TYPE bq_popped_total counter\n"
         "bq_popped_total{queue=\"ingest\"} 120000\n"
-        "# HELP bq_dropped_total Items lost: because the queue was full (the oldest evicted, "
-        "the newest refused, or timed out waiting for room), or discarded by "
-        "close_and_discard() or clear().\n"
+        "# HELP bq_dropped_total Items not delivered. outcome=lost: gone (reason=oldest: "
+        "evicted to make room for a newer item; reason=discarded: removed by "
+        "close_and_discard() or clear()). outcome=refused: returned to the caller, who still "
+        "holds them (reason=newest: the queue was full; reason=timed_out: no room before the "
+        "deadline).\n"
         "# TYPE bq_dropped_total counter\n"
-        "bq_dropped_total{queue=\"ingest\",reason=\"oldest\"} 3206\n"
-        "bq_dropped_total{queue=\"ingest\",reason=\"newest\"} 7\n"
-        "bq_dropped_total{queue=\"ingest\",reason=\"timed_out\"} 5\n"
-        "bq_dropped_total{queue=\"ingest\",reason=\"discarded\"} 11\n"
-        "# HELP bq_rejected_closed_total Pushes refused because the queue was closed.\n"
+        "bq_dropped_total{queue=\"ingest\",reason=\"oldest\",outcome=\"lost\"} 3206\n"
+        "bq_dropped_total{queue=\"ingest\",reason=\"discarded\",outcome=\"lost\"} 11\n"
+        "bq_dropped_total{queue=\"ingest\",reason=\"newest\",outcome=\"refused\"} 7\n"
+        "bq_dropped_total{queue=\"ingest\",reason=\"timed_out\",outcome=\"refused\"} 5\n"
+        "# HELP bq_rejected_closed_total Pushes refused because the queue was closed; the "
+        "caller still holds the items.\n"
         "# TYPE bq_rejected_closed_total counter\n"
         "bq_rejected_closed_total{queue=\"ingest\"} 2\n");
+}
+
+TEST_CASE(
+    "write_prometheus labels every bq_dropped_total sample lost or refused, and the lost "
+    "ones add up to QueueMetrics::lost()",
+    "[export]") {
+  const auto m = sample_metrics();
+  std::uint64_t lost = 0, refused = 0;
+  for (const auto& line : lines_of(prometheus("q", m))) {
+    if (line.rfind("bq_dropped_total{", 0) != 0) continue;
+    const auto value = std::stoull(line.substr(line.rfind(' ') + 1));
+    const bool is_lost = line.find(",outcome=\"lost\"}") != std::string::npos;
+    const bool is_refused = line.find(",outcome=\"refused\"}") != std::string::npos;
+    INFO(line);
+    CHECK(is_lost != is_refused);
+    (is_lost ? lost : refused) += value;
+  }
+  CHECK(lost == m.lost());
+  CHECK(refused == m.refused() - m.rejected_closed);  // closed: bq_rejected_closed_total
 }
 
 TEST_CASE("write_prometheus writes several queues as one sample each under one family",
@@ -198,7 +221,8 @@ TEST_CASE("write_json writes one object per queue with every counter", "[export]
   std::ostringstream out;
   bq::write_json(out, "ingest", sample_metrics());
   CHECK(out.str() == R"({"queue":"ingest","capacity":1000,"size":250,"high_watermark":1000,)"
-                     R"("utilization":0.25,"pushed":123456,"popped":120000,"dropped":3218,)"
+                     R"("utilization":0.25,"pushed":123456,"popped":120000,"lost":3217,)"
+                     R"("refused":14,"dropped":3218,)"
                      R"("dropped_oldest":3206,"dropped_newest":7,"timed_out":5,"discarded":11,)"
                      R"("rejected_closed":2})");
 }
@@ -208,7 +232,7 @@ TEST_CASE("write_json writes an array for several queues", "[export]") {
   bq::write_json(out, {{"a", bq::QueueMetrics{}}, {"b", bq::QueueMetrics{}}});
   const std::string zero =
       R"("capacity":0,"size":0,"high_watermark":0,"utilization":0,"pushed":0,"popped":0,)"
-      R"("dropped":0,"dropped_oldest":0,"dropped_newest":0,"timed_out":0,"discarded":0,)"
+      R"("lost":0,"refused":0,"dropped":0,"dropped_oldest":0,"dropped_newest":0,"timed_out":0,"discarded":0,)"
       R"("rejected_closed":0})";
   CHECK(out.str() == R"([{"queue":"a",)" + zero + R"(,{"queue":"b",)" + zero + "]");
 

@@ -1,5 +1,6 @@
 // Tests for the {fmt} integration in <bq/fmt.hpp>.
 #include <bq/fmt.hpp>
+#include <bq/monitor.hpp>  // fmt.hpp has the event types, not the monitor
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -62,7 +63,7 @@ TEST_CASE("fmt formats enums by name and honours string specs", "[fmt]") {
 TEST_CASE("fmt formats QueueMetrics as key=value pairs", "[fmt]") {
   CHECK(fmt::format("{}", sample_metrics()) ==
         "size=12 capacity=1000 utilization=1.2% high_watermark=850 pushed=100000 popped=99648 "
-        "dropped=340 dropped_oldest=340 dropped_newest=0 timed_out=0 rejected_closed=2 "
+        "lost=349 refused=2 dropped_oldest=340 dropped_newest=0 timed_out=0 rejected_closed=2 "
         "discarded=9");
   CHECK_THROWS_AS(fmt::format(fmt::runtime("{:x}"), sample_metrics()), fmt::format_error);
 }
@@ -93,9 +94,9 @@ TEST_CASE("fmt formats each monitor event as one readable sentence", "[fmt]") {
   drops.dropped = {120, 3, 2, 1, 4};
   drops.period = 250ms;
   CHECK(fmt::format("{}", drops) ==
-        "queue \"ingest\" dropped 125 items in the last 250ms (oldest evicted 120, newest refused "
-        "3, timed out 2), discarded 4 and refused 1 after close; totals: dropped 340, discarded "
-        "9, refused after close 2, pushed 100000");
+        "queue \"ingest\" in the last 250ms: lost 124 items (evicted 120, discarded 4), refused 6 "
+        "and returned them to the caller (queue full 3, timed out 2, closed 1); totals: lost 349, "
+        "refused 2, pushed 100000");
 
   CHECK(fmt::format("{}", event_of(bq::MonitorEventKind::high_watermark)) ==
         "queue \"ingest\" high watermark 850/1000 (85.0%) in the last 5s; size now 12/1000 (1.2%)");
@@ -115,9 +116,9 @@ TEST_CASE("fmt formats a health report with its reasons", "[fmt]") {
 
 TEST_CASE("LogSink writes a UTC-timestamped line with a level per event", "[fmt]") {
   CHECK(bq::LogSink::format_line(event_of(bq::MonitorEventKind::drops)) ==
-        "2023-11-14T22:13:20.123Z WARN bq: queue \"ingest\" dropped 0 items in the last 5s "
-        "(oldest evicted 0, newest refused 0, timed out 0), discarded 0 and refused 0 after "
-        "close; totals: dropped 340, discarded 9, refused after close 2, pushed 100000\n");
+        "2023-11-14T22:13:20.123Z WARN bq: queue \"ingest\" in the last 5s: lost 0 items "
+        "(evicted 0, discarded 0), refused 0 and returned them to the caller (queue full 0, "
+        "timed out 0, closed 0); totals: lost 349, refused 2, pushed 100000\n");
   CHECK_THAT(bq::LogSink::format_line(event_of(bq::MonitorEventKind::utilization_high)),
              Catch::StartsWith("2023-11-14T22:13:20.123Z WARN bq: queue \"ingest\" utilization "
                                "high"));
@@ -142,9 +143,9 @@ TEST_CASE("LogSink logs a monitor's events to a FILE", "[fmt][monitor]") {
   monitor.sample_now();
   const auto text = contents_of(file);
   std::fclose(file);
-  CHECK_THAT(text, Catch::StartsWith("1970-01-02T00:00:00.000Z WARN bq: queue \"replies\" "
-                                     "dropped 4 items in the last 0ms (oldest evicted 0, newest "
-                                     "refused 4, timed out 0)"));
+  CHECK_THAT(text, Catch::StartsWith("1970-01-02T00:00:00.000Z WARN bq: queue \"replies\" in "
+                                     "the last 0ms: lost 0 items (evicted 0, discarded 0), "
+                                     "refused 4 and returned them to the caller (queue full 4,"));
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);
 }
 

@@ -46,7 +46,8 @@ TEST_CASE("check_health warns at the warning utilization and is critical at the 
   CHECK_THAT(critical.reasons[0], Catch::Contains("critical threshold 95%"));
 }
 
-TEST_CASE("check_health judges lost items against the items offered", "[health]") {
+TEST_CASE("check_health judges evicted items, which are lost, against the items offered",
+          "[health]") {
   auto metrics = with_size(0);
   metrics.pushed = 1000;
   metrics.popped = 990;
@@ -55,19 +56,51 @@ TEST_CASE("check_health judges lost items against the items offered", "[health]"
   CHECK(report.status == bq::HealthStatus::warning);
   REQUIRE(report.reasons.size() == 1);
   CHECK(report.reasons[0] ==
-        "lost 10 of 1000 offered items (1%: 10 oldest evicted, 0 newest dropped, 0 timed out), "
-        "above the warning threshold 0%");
+        "evicted 10 of 1000 offered items (1%) to make room for newer ones (lost), above the "
+        "warning threshold 0%");
 
-  metrics.timed_out = 1;  // 11 of 1001.
+  metrics.dropped_oldest = 11;
   report = bq::check_health(metrics);
   CHECK(report.status == bq::HealthStatus::critical);
   CHECK_THAT(report.reasons[0],
-             Catch::Contains("1 timed out") && Catch::Contains("critical threshold 1%"));
+             Catch::StartsWith("evicted 11 of 1000") && Catch::EndsWith("critical threshold 1%"));
 
   bq::HealthThresholds lenient;
   lenient.warn_loss_ratio = 0.05;
   lenient.critical_loss_ratio = 0.5;
   CHECK(bq::check_health(metrics, lenient).ok());
+}
+
+TEST_CASE(
+    "check_health reports items refused because full apart from lost ones, as returned "
+    "to the caller",
+    "[health]") {
+  auto metrics = with_size(0);
+  metrics.pushed = 1000;
+  metrics.dropped_newest = 6;
+  metrics.timed_out = 5;  // 11 of 1011 offered: above the critical 1%.
+  auto report = bq::check_health(metrics);
+  CHECK(report.status == bq::HealthStatus::critical);
+  REQUIRE(report.reasons.size() == 1);
+  CHECK(report.reasons[0] ==
+        "refused 11 of 1011 offered items (1.088%) because the queue was full (6 dropped_newest, "
+        "5 timed_out; returned to the caller), above the critical threshold 1%");
+
+  // Refusals have their own thresholds: lenient loss thresholds do not excuse them.
+  bq::HealthThresholds lenient_loss;
+  lenient_loss.critical_loss_ratio = 0.5;
+  CHECK(bq::check_health(metrics, lenient_loss).status == bq::HealthStatus::critical);
+  bq::HealthThresholds lenient_refusal;
+  lenient_refusal.warn_refusal_ratio = 0.05;
+  lenient_refusal.critical_refusal_ratio = 0.5;
+  CHECK(bq::check_health(metrics, lenient_refusal).ok());
+
+  // Both at once: one finding each, evictions first.
+  metrics.dropped_oldest = 1;
+  report = bq::check_health(metrics, lenient_loss);
+  REQUIRE(report.reasons.size() == 2);
+  CHECK_THAT(report.reasons[0], Catch::StartsWith("refused 11 of 1011"));  // the critical one
+  CHECK_THAT(report.reasons[1], Catch::StartsWith("evicted 1 of 1011"));
 }
 
 TEST_CASE("check_health does not count pushes refused after close", "[health]") {
@@ -100,7 +133,7 @@ TEST_CASE("check_health lists critical reasons before warnings", "[health]") {
   CHECK(report.status == bq::HealthStatus::critical);
   REQUIRE(report.reasons.size() == 2);
   CHECK_THAT(report.reasons[0], Catch::StartsWith("utilization 99%"));
-  CHECK_THAT(report.reasons[1], Catch::StartsWith("lost 1 of 1001"));
+  CHECK_THAT(report.reasons[1], Catch::StartsWith("refused 1 of 1001"));
 }
 
 TEST_CASE("check_health never divides by zero on a torn snapshot", "[health]") {
@@ -109,7 +142,7 @@ TEST_CASE("check_health never divides by zero on a torn snapshot", "[health]") {
   metrics.dropped_oldest = 3;  // Evictions seen, their pushes not.
   const auto report = bq::check_health(metrics);
   CHECK(report.status == bq::HealthStatus::critical);
-  CHECK_THAT(report.reasons[0], Catch::StartsWith("lost 3 of 3 offered items (100%"));
+  CHECK_THAT(report.reasons[0], Catch::StartsWith("evicted 3 of 3 offered items (100%)"));
 }
 
 TEST_CASE("HealthThresholds::from takes the warning utilization from a config", "[health]") {

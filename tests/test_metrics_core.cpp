@@ -65,33 +65,71 @@ void random_walk(Queue& q, std::uint32_t seed, int steps, Check check) {
 
 }  // namespace
 
-TEST_CASE("QueueMetrics derives dropped() and utilization_percent() from its fields", "[metrics]") {
-  STATIC_REQUIRE(sample_metrics().dropped() == 38 + 7 + 3);  // rejected_closed is not a drop.
-  STATIC_REQUIRE(sample_metrics().utilization_percent() == 25.0);
-  STATIC_REQUIRE(bq::QueueMetrics{}.utilization_percent() == 0.0);
+TEST_CASE("QueueMetrics counts evicted and discarded items as lost and the rest as refused",
+          "[metrics]") {
+  constexpr bq::QueueMetrics m = [] {
+    bq::QueueMetrics sample = sample_metrics();
+    sample.discarded = 5;
+    return sample;
+  }();
+  STATIC_REQUIRE(m.evicted() == 38);          // the oldest, pushed out: gone
+  STATIC_REQUIRE(m.lost() == 38 + 5);         // evicted + discarded: gone
+  STATIC_REQUIRE(m.refused() == 7 + 3 + 11);  // newest, timed out, closed: the caller kept them
+  STATIC_REQUIRE(m.dropped() == 38 + 7 + 3);  // the old umbrella: full-queue outcomes only
+  STATIC_REQUIRE(m.lost() + m.refused() == m.dropped() + m.discarded + m.rejected_closed);
+  STATIC_REQUIRE(bq::QueueMetrics{}.lost() == 0 && bq::QueueMetrics{}.refused() == 0);
   STATIC_REQUIRE(bq::QueueMetrics{}.dropped() == 0);
   STATIC_REQUIRE(sample_metrics() == sample_metrics());
   bq::QueueMetrics other = sample_metrics();
   other.rejected_closed += 1;
   CHECK_FALSE(other == sample_metrics());
-  other = sample_metrics();
+}
+
+TEST_CASE("QueueMetrics reports utilization as a fraction, and utilization_percent as 100 times it",
+          "[metrics]") {
+  STATIC_REQUIRE(sample_metrics().utilization() == 0.25);
+  STATIC_REQUIRE(sample_metrics().utilization_percent() == 25.0);
+  STATIC_REQUIRE(bq::QueueMetrics{}.utilization() == 0.0);
+  STATIC_REQUIRE(bq::QueueMetrics{}.utilization_percent() == 0.0);
+  bq::QueueMetrics other = sample_metrics();
   other.size = 8;
+  CHECK(other.utilization() == 1.0);
   CHECK(other.utilization_percent() == 100.0);
   other.capacity = 3;
   other.size = 1;
+  CHECK(other.utilization() == Approx(1.0 / 3.0));
   CHECK(other.utilization_percent() == Approx(100.0 / 3.0));
+}
+
+TEST_CASE("a queue counts an eviction as lost and a refusal as refused, never both",
+          "[metrics][policy]") {
+  bq::BoundedQueue<int, bq::DropOldest> evicting{1};
+  REQUIRE(evicting.push(1) == bq::PushResult::pushed);
+  REQUIRE(evicting.push(2) == bq::PushResult::replaced_oldest);
+  CHECK(evicting.metrics().lost() == 1);
+  CHECK(evicting.metrics().refused() == 0);
+
+  bq::BoundedQueue<int, bq::DropNewest> refusing{1};
+  REQUIRE(refusing.push(1) == bq::PushResult::pushed);
+  REQUIRE(refusing.push(2) == bq::PushResult::dropped_newest);
+  refusing.close();
+  REQUIRE(refusing.push(3) == bq::PushResult::closed);
+  CHECK(refusing.metrics().lost() == 0);
+  CHECK(refusing.metrics().refused() == 2);
+  CHECK(refusing.close_and_discard() == 1);
+  CHECK(refusing.metrics().lost() == 1);  // discarded: gone on purpose, but gone
 }
 
 TEST_CASE("a queue's metrics report its capacity, size and utilization", "[metrics]") {
   bq::BoundedQueue<int, bq::DropNewest> q{4};
-  CHECK(q.metrics().utilization_percent() == 0.0);
+  CHECK(q.metrics().utilization() == 0.0);
   REQUIRE(q.push(1) == bq::PushResult::pushed);
   bq::QueueMetrics m = q.metrics();
   CHECK(m.capacity == 4);
   CHECK(m.size == 1);
-  CHECK(m.utilization_percent() == 25.0);
+  CHECK(m.utilization() == 0.25);
   for (int i = 0; i < 3; ++i) REQUIRE(q.push(i) == bq::PushResult::pushed);
-  CHECK(q.metrics().utilization_percent() == 100.0);
+  CHECK(q.metrics().utilization() == 1.0);
   (void)q.push(9);
   m = q.metrics();
   CHECK(m.size == 4);

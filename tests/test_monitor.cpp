@@ -477,6 +477,85 @@ TEST_CASE("monitor rejects bad options", "[monitor]") {
   CHECK(monitor.watched().empty());
 }
 
+TEST_CASE("monitor rejects bad settings with a message naming the value and what is allowed",
+          "[monitor][config]") {
+  EventLog log;
+  bq::MonitorOptions options;
+  options.start_thread = false;
+  options.interval = -5ms;
+  CHECK_THROWS_WITH(bq::QueueMonitor(log.sink(), options),
+                    "bq: monitor interval -5ms is invalid; it must be > 0ms");
+  CHECK_THROWS_WITH(bq::validate(options),
+                    "bq: monitor interval -5ms is invalid; it must be > 0ms");
+  options.interval = 1s;
+  options.hysteresis = 1.25;
+  CHECK_THROWS_WITH(bq::validate(options), Catch::Contains("hysteresis 1.25 is outside [0, 1]"));
+  options.hysteresis = 0.1;
+  options.warn_utilization = 0.0;
+  CHECK_THROWS_WITH(bq::validate(options),
+                    Catch::StartsWith("bq: monitor warn_utilization 0 is outside (0, 1]"));
+  options.warn_utilization = 0.8;
+  CHECK_NOTHROW(bq::validate(options));
+}
+
+TEST_CASE(
+    "a queue accepts monitor-only settings out of range; the monitor watching it rejects "
+    "them, naming the queue",
+    "[monitor][config]") {
+  bq::QueueConfig config;
+  config.capacity = 4;
+  config.warn_utilization = 1.5;
+  config.monitor_interval = 0ms;
+  bq::BoundedQueue<int, bq::DropOldest> queue{config};  // Must not throw: not the queue's fields.
+  REQUIRE(queue.push(1) == bq::PushResult::pushed);
+  REQUIRE(queue.push(2) == bq::PushResult::pushed);
+  REQUIRE(queue.try_pop() == 1);  // Size 1, high watermark 2.
+
+  EventLog log;
+  CHECK_THROWS_WITH(bq::QueueMonitor(log.sink(), bq::MonitorOptions::from(config)),
+                    Catch::Contains("interval 0ms is invalid; it must be > 0ms"));
+
+  bq::MonitorOptions options;
+  options.start_thread = false;
+  bq::QueueMonitor monitor(log.sink(), options);
+  CHECK_THROWS_WITH(monitor.watch("ingest", queue),
+                    "bq: queue \"ingest\" warn_utilization 1.5 is outside (0, 1]; it is a fraction "
+                    "of capacity above 0 and at most 1");
+  CHECK(monitor.watched().empty());
+  CHECK(queue.metrics().high_watermark == 2);  // Rejected before the first sample reset it.
+  monitor.watch("ingest", queue, {.warn_utilization = 0.5});  // An override in range works.
+  CHECK(monitor.watched() == std::vector<std::string>{"ingest"});
+}
+
+TEST_CASE("monitor drop reports separate lost items from refused ones", "[monitor]") {
+  EventLog log;
+  ManualClock clock;
+  bq::QueueMonitor monitor(log.sink(), clock.options());
+  FakeQueue queue;
+  monitor.watch("q", queue);
+  queue.current.dropped_oldest = 5;
+  queue.current.discarded = 2;
+  queue.current.dropped_newest = 3;
+  queue.current.timed_out = 1;
+  queue.current.rejected_closed = 4;
+  monitor.sample_now();
+  const auto events = log.take();
+  REQUIRE(kinds(events) == std::vector<Kind>{Kind::drops});
+  const auto& dropped = events[0].dropped;
+  CHECK(dropped == bq::DropCounts{5, 3, 1, 4, 2});
+  CHECK(dropped.lost() == 5 + 2);
+  CHECK(dropped.refused() == 3 + 1 + 4);
+  CHECK(dropped.dropped() == 5 + 3 + 1);  // The old umbrella, for compatibility.
+  CHECK(events[0].metrics.lost() == dropped.lost());
+
+  queue.current.rejected_closed = 5;  // Only a refusal: still reported.
+  monitor.sample_now();
+  const auto refused_only = log.take();
+  REQUIRE(refused_only.size() == 1);
+  CHECK(refused_only[0].dropped.lost() == 0);
+  CHECK(refused_only[0].dropped.refused() == 1);
+}
+
 TEST_CASE("MonitorOptions::from takes the interval and threshold from a config", "[monitor]") {
   const auto defaults = bq::MonitorOptions{};
   CHECK(defaults.interval == 5s);

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "detail/text.hpp"
 #include "queue_config.hpp"
 
 namespace bq {
@@ -36,28 +37,9 @@ inline constexpr std::string_view kConfigSpace = " \t\n\r\f\v";
   return text.substr(first, last - first + 1);
 }
 
-/// Returns `text` in double quotes for an error message: quotes, backslashes
-/// and control bytes escaped, anything past 64 bytes cut off and counted.
+/// Returns `text` quoted for an error message, cut off after 64 bytes.
 [[nodiscard]] inline std::string quote_config_text(std::string_view text) {
-  constexpr std::size_t kMaxShown = 64;
-  constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out = "\"";
-  for (const char c : text.substr(0, kMaxShown)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  if (text.size() > kMaxShown) out += "... (" + std::to_string(text.size()) + " bytes)";
-  return out;
+  return quoted(text, 64);
 }
 
 }  // namespace detail
@@ -250,7 +232,9 @@ namespace detail {
 /// so are empty entries (a trailing comma). Keys, policy names and units are
 /// case-sensitive; durations take the units ms, s and min.
 /// Throws ConfigError, quoting the offending key or value and saying what is
-/// allowed, for an unknown key, a duplicate key or a bad value.
+/// allowed, for an unknown key, a duplicate key, a bad value, or a queue field
+/// from `base` that validate() rejects (a monitor field from `base` is left for
+/// the monitor to check).
 [[nodiscard]] inline QueueConfig parse_config(std::string_view text,
                                               const QueueConfig& base = QueueConfig{}) {
   constexpr std::string_view kKeys[] = {"capacity", "policy", "block_timeout", "monitor_interval",
@@ -297,25 +281,24 @@ namespace detail {
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
-  validate(config);  // Catches a bad value inherited from `base`.
+  validate(config);  // Catches a bad queue field inherited from `base`.
   return config;
 }
 
 /// Returns the text form of `config`, all five keys in a fixed order, durations
 /// in the largest exact unit: "capacity=1000,policy=drop_oldest,
 /// block_timeout=1s,monitor_interval=5s,warn_utilization=0.8" for the defaults.
-/// parse_config() reads it back to an equal config whenever validate(config) passes.
+/// parse_config() reads it back to an equal config whenever every field is in
+/// range: validate(config) for the queue's, validate(MonitorOptions::from(config))
+/// (monitor.hpp) for the monitor's.
 [[nodiscard]] inline std::string to_string(const QueueConfig& config) {
-  // Shortest form that reads back to the same double (std::to_chars guarantees it).
-  char fraction[32];
-  const auto written = std::to_chars(fraction, fraction + sizeof fraction, config.warn_utilization);
   std::string out = "capacity=" + std::to_string(config.capacity);
   out += ",policy=";
   out += to_string(config.policy);
   out += ",block_timeout=" + detail::format_config_duration(config.block_timeout);
   out += ",monitor_interval=" + detail::format_config_duration(config.monitor_interval);
-  out += ",warn_utilization=";
-  out.append(fraction, written.ptr);
+  // Shortest form that reads back to the same double (std::to_chars guarantees it).
+  out += ",warn_utilization=" + detail::shortest_text(config.warn_utilization);
   return out;
 }
 

@@ -8,8 +8,14 @@
 //   bq_capacity, bq_size, bq_high_watermark      gauges (items)
 //   bq_utilization_ratio                         gauge, size / capacity in [0, 1]
 //   bq_pushed_total, bq_popped_total             counters
-//   bq_dropped_total{reason="oldest"|"newest"|"timed_out"|"discarded"}   counter
-//   bq_rejected_closed_total                     counter
+//   bq_dropped_total{reason=..., outcome=...}    counter, items not delivered:
+//     outcome="lost"     gone: reason="oldest" (evicted), reason="discarded"
+//     outcome="refused"  returned to the caller: reason="newest" (full),
+//                        reason="timed_out"
+//   bq_rejected_closed_total                     counter (refused: the queue was closed)
+//
+// Sum bq_dropped_total{outcome="lost"} for items that are gone; the refused ones
+// are still the caller's (see the glossary in metrics.hpp).
 //
 // write_json() writes the same numbers as a JSON object per queue (an array of
 // them for several queues). Names may hold any bytes: label values and JSON
@@ -133,10 +139,6 @@ void append_number(std::string& out, Number value) {
   out.append(text, result.ptr);
 }
 
-[[nodiscard]] constexpr double utilization_ratio(const QueueMetrics& m) noexcept {
-  return m.capacity == 0 ? 0.0 : static_cast<double>(m.size) / static_cast<double>(m.capacity);
-}
-
 /// An element with `.name` and `.metrics` members.
 template <class Named>
 concept HasNameAndMetrics = requires(const Named& named) {
@@ -174,36 +176,41 @@ struct PrometheusFamily {
   std::string_view name;
   std::string_view type;
   std::string_view help;
-  std::string_view reason;  ///< Value of the `reason` label, or empty for none.
+  std::string_view reason;   ///< Value of the `reason` label, or empty for none.
+  std::string_view outcome;  ///< Value of the `outcome` label ("lost", "refused"), or empty.
   void (*append_value)(std::string&, const QueueMetrics&);
 };
 
 // bq_dropped_total spans four entries (one per reason) that share HELP and TYPE.
 inline constexpr PrometheusFamily kPrometheusFamilies[] = {
-    {"bq_capacity", "gauge", "Maximum number of items the queue holds.", "",
+    {"bq_capacity", "gauge", "Maximum number of items the queue holds.", "", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.capacity); }},
-    {"bq_size", "gauge", "Items queued when the metrics were read.", "",
+    {"bq_size", "gauge", "Items queued when the metrics were read.", "", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.size); }},
     {"bq_high_watermark", "gauge",
-     "Largest size since the queue was built or its high watermark was last reset.", "",
+     "Largest size since the queue was built or its high watermark was last reset.", "", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.high_watermark); }},
-    {"bq_utilization_ratio", "gauge", "Size divided by capacity, from 0 to 1.", "",
-     [](std::string& o, const QueueMetrics& m) { append_number(o, utilization_ratio(m)); }},
-    {"bq_pushed_total", "counter", "Items accepted by a push.", "",
+    {"bq_utilization_ratio", "gauge", "Size divided by capacity, from 0 to 1.", "", "",
+     [](std::string& o, const QueueMetrics& m) { append_number(o, m.utilization()); }},
+    {"bq_pushed_total", "counter", "Items accepted by a push.", "", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.pushed); }},
-    {"bq_popped_total", "counter", "Items returned by a pop.", "",
+    {"bq_popped_total", "counter", "Items returned by a pop.", "", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.popped); }},
     {"bq_dropped_total", "counter",
-     "Items lost: because the queue was full (the oldest evicted, the newest refused, or "
-     "timed out waiting for room), or discarded by close_and_discard() or clear().",
-     "oldest", [](std::string& o, const QueueMetrics& m) { append_number(o, m.dropped_oldest); }},
-    {"bq_dropped_total", "counter", "", "newest",
-     [](std::string& o, const QueueMetrics& m) { append_number(o, m.dropped_newest); }},
-    {"bq_dropped_total", "counter", "", "timed_out",
-     [](std::string& o, const QueueMetrics& m) { append_number(o, m.timed_out); }},
-    {"bq_dropped_total", "counter", "", "discarded",
+     "Items not delivered. outcome=lost: gone (reason=oldest: evicted to make room for a "
+     "newer item; reason=discarded: removed by close_and_discard() or clear()). "
+     "outcome=refused: returned to the caller, who still holds them (reason=newest: the "
+     "queue was full; reason=timed_out: no room before the deadline).",
+     "oldest", "lost",
+     [](std::string& o, const QueueMetrics& m) { append_number(o, m.dropped_oldest); }},
+    {"bq_dropped_total", "counter", "", "discarded", "lost",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.discarded); }},
-    {"bq_rejected_closed_total", "counter", "Pushes refused because the queue was closed.", "",
+    {"bq_dropped_total", "counter", "", "newest", "refused",
+     [](std::string& o, const QueueMetrics& m) { append_number(o, m.dropped_newest); }},
+    {"bq_dropped_total", "counter", "", "timed_out", "refused",
+     [](std::string& o, const QueueMetrics& m) { append_number(o, m.timed_out); }},
+    {"bq_rejected_closed_total", "counter",
+     "Pushes refused because the queue was closed; the caller still holds the items.", "", "",
      [](std::string& o, const QueueMetrics& m) { append_number(o, m.rejected_closed); }},
 };
 
@@ -219,9 +226,11 @@ inline void append_json_object(std::string& out, std::string_view name, const Qu
   field("capacity", m.capacity);
   field("size", m.size);
   field("high_watermark", m.high_watermark);
-  field("utilization", utilization_ratio(m));
+  field("utilization", m.utilization());
   field("pushed", m.pushed);
   field("popped", m.popped);
+  field("lost", m.lost());
+  field("refused", m.refused());
   field("dropped", m.dropped());
   field("dropped_oldest", m.dropped_oldest);
   field("dropped_newest", m.dropped_newest);
@@ -268,6 +277,10 @@ void write_prometheus(std::ostream& out, const Range& queues) {
         text += "\",reason=\"";
         text += family.reason;
       }
+      if (!family.outcome.empty()) {
+        text += "\",outcome=\"";
+        text += family.outcome;
+      }
       text += "\"} ";
       family.append_value(text, detail::metrics_of(named));
       text += '\n';
@@ -309,10 +322,10 @@ inline void write_json(std::ostream& out,
 
 /// Writes one queue as a JSON object on one line, without a trailing newline:
 /// {"queue":"ingest","capacity":1000,"size":3,"high_watermark":870,
-/// "utilization":0.003,"pushed":...,"popped":...,"dropped":...,
+/// "utilization":0.003,"pushed":...,"popped":...,"lost":...,"refused":...,"dropped":...,
 /// "dropped_oldest":...,"dropped_newest":...,"timed_out":...,"discarded":...,
-/// "rejected_closed":...} (`dropped` is QueueMetrics::dropped(), the sum of the three
-/// reasons of loss to a full queue; `utilization` is size / capacity).
+/// "rejected_closed":...} (`lost`, `refused` and `dropped` are QueueMetrics::lost(),
+/// refused() and dropped(); `utilization` is size / capacity, from 0 to 1).
 inline void write_json(std::ostream& out, std::string_view queue_name,
                        const QueueMetrics& metrics) {
   std::string text;

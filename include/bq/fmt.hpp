@@ -1,10 +1,17 @@
 // Optional {fmt} integration: formatters for bq's types and a ready log sink.
 //
 // Include this header only where you use {fmt}; no other bq header includes it.
+// It pulls in the event types (monitor_event.hpp), not the monitor's thread:
+// include <bq/monitor.hpp> too to run a QueueMonitor.
 //
 //   fmt::print("{}\n", queue.metrics());   // size=3 capacity=10 utilization=30.0% ...
 //   fmt::print("{:>12}\n", result);       // PushResult, OverflowPolicy, enums: string specs
-//   bq::QueueMonitor monitor(bq::LogSink{stderr});
+//   bq::QueueMonitor monitor(bq::LogSink{stderr});   // with <bq/monitor.hpp>
+//
+// {fmt} versions: 9 and newer (formatters with a const format(); fmt::join from
+// <fmt/ranges.h>, where fmt 11 moved it). Tested with fmt 9.1 (Debian bookworm's
+// libfmt-dev), the version CI installs; a newer major is expected to work but is
+// not built in CI.
 //
 // Formatted: QueueMetrics (logfmt-style key=value pairs), QueueConfig (its text
 // form, see to_string), PushResult, OverflowPolicy, MonitorEventKind and
@@ -14,6 +21,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <chrono>
@@ -24,9 +32,10 @@
 #include <system_error>
 
 #include "config.hpp"
+#include "detail/text.hpp"
 #include "health.hpp"
 #include "metrics.hpp"
-#include "monitor.hpp"
+#include "monitor_event.hpp"
 #include "policy.hpp"
 
 namespace bq::detail {
@@ -41,26 +50,6 @@ struct PlainFormatter {
   }
 };
 
-/// Returns `name` in double quotes with quotes, backslashes and control bytes escaped.
-inline std::string quoted_name(std::string_view name) {
-  std::string out = "\"";
-  for (const char c : name) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (byte < 0x20 || byte == 0x7f) {
-      out += fmt::format("\\x{:02x}", byte);
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
-
 /// Returns "5s", "1.5s" or "250ms".
 inline std::string readable_duration(std::chrono::milliseconds duration) {
   const auto ms = duration.count();
@@ -71,9 +60,7 @@ inline std::string readable_duration(std::chrono::milliseconds duration) {
 
 /// Returns "850/1000 (85.0%)".
 inline std::string fill_level(std::size_t size, std::size_t capacity) {
-  const double percent =
-      capacity == 0 ? 0.0 : 100.0 * static_cast<double>(size) / static_cast<double>(capacity);
-  return fmt::format("{}/{} ({:.1f}%)", size, capacity, percent);
+  return fmt::format("{}/{} ({:.1f}%)", size, capacity, 100.0 * fraction_of(size, capacity));
 }
 
 /// Formats an enum through its to_string(), honouring string specs (width, fill, alignment).
@@ -97,18 +84,21 @@ template <>
 struct fmt::formatter<bq::HealthStatus> : bq::detail::NameFormatter<bq::HealthStatus> {};
 
 /// "size=3 capacity=10 utilization=30.0% high_watermark=8 pushed=100 popped=90
-/// dropped=7 dropped_oldest=5 dropped_newest=2 timed_out=0 rejected_closed=0 discarded=0"
+/// lost=5 refused=2 dropped_oldest=5 dropped_newest=2 timed_out=0 rejected_closed=0
+/// discarded=0": lost items are gone (evicted + discarded), refused ones went back to
+/// the caller (dropped_newest + timed_out + rejected_closed); utilization is printed as
+/// a percent of capacity.
 template <>
 struct fmt::formatter<bq::QueueMetrics> : bq::detail::PlainFormatter {
   template <class FormatContext>
   auto format(const bq::QueueMetrics& m, FormatContext& ctx) const -> decltype(ctx.out()) {
     return fmt::format_to(ctx.out(),
                           "size={} capacity={} utilization={:.1f}% high_watermark={} pushed={} "
-                          "popped={} dropped={} dropped_oldest={} dropped_newest={} timed_out={} "
-                          "rejected_closed={} discarded={}",
-                          m.size, m.capacity, m.utilization_percent(), m.high_watermark, m.pushed,
-                          m.popped, m.dropped(), m.dropped_oldest, m.dropped_newest, m.timed_out,
-                          m.rejected_closed, m.discarded);
+                          "popped={} lost={} refused={} dropped_oldest={} dropped_newest={} "
+                          "timed_out={} rejected_closed={} discarded={}",
+                          m.size, m.capacity, 100.0 * m.utilization(), m.high_watermark, m.pushed,
+                          m.popped, m.lost(), m.refused(), m.dropped_oldest, m.dropped_newest,
+                          m.timed_out, m.rejected_closed, m.discarded);
   }
 };
 
@@ -121,14 +111,14 @@ struct fmt::formatter<bq::QueueConfig> : bq::detail::PlainFormatter {
   }
 };
 
-/// One sentence, without a timestamp: `queue "ingest" dropped 120 items in the last 5s ...`.
+/// One sentence, without a timestamp: `queue "ingest" lost 120 items in the last 5s ...`.
 template <>
 struct fmt::formatter<bq::MonitorEvent> : bq::detail::PlainFormatter {
   template <class FormatContext>
   auto format(const bq::MonitorEvent& e, FormatContext& ctx) const -> decltype(ctx.out()) {
     using bq::detail::fill_level;
     using bq::detail::readable_duration;
-    const std::string queue = bq::detail::quoted_name(e.queue);
+    const std::string queue = bq::detail::quoted(e.queue);
     const auto& m = e.metrics;
     switch (e.kind) {
       case bq::MonitorEventKind::utilization_high:
@@ -144,16 +134,16 @@ struct fmt::formatter<bq::MonitorEvent> : bq::detail::PlainFormatter {
                               queue, fill_level(e.peak, m.capacity), readable_duration(e.period),
                               readable_duration(e.excursion_duration),
                               fill_level(e.excursion_peak, m.capacity));
-      case bq::MonitorEventKind::drops:
+      case bq::MonitorEventKind::drops: {
+        const auto& d = e.dropped;
         return fmt::format_to(ctx.out(),
-                              "queue {} dropped {} items in the last {} (oldest evicted {}, newest "
-                              "refused {}, timed out {}), discarded {} and refused {} after "
-                              "close; totals: dropped {}, discarded {}, refused after close {}, "
-                              "pushed {}",
-                              queue, e.dropped.dropped(), readable_duration(e.period),
-                              e.dropped.oldest, e.dropped.newest, e.dropped.timed_out,
-                              e.dropped.discarded, e.dropped.rejected_closed, m.dropped(),
-                              m.discarded, m.rejected_closed, m.pushed);
+                              "queue {} in the last {}: lost {} items (evicted {}, discarded {}), "
+                              "refused {} and returned them to the caller (queue full {}, timed "
+                              "out {}, closed {}); totals: lost {}, refused {}, pushed {}",
+                              queue, readable_duration(e.period), d.lost(), d.oldest, d.discarded,
+                              d.refused(), d.newest, d.timed_out, d.rejected_closed, m.lost(),
+                              m.refused(), m.pushed);
+      }
       case bq::MonitorEventKind::high_watermark:
         return fmt::format_to(ctx.out(), "queue {} high watermark {} in the last {}; size now {}",
                               queue, fill_level(e.peak, m.capacity), readable_duration(e.period),
@@ -177,7 +167,7 @@ namespace bq {
 
 /// A MonitorSink that writes one line per event to a std::FILE* (stderr by
 /// default), each written whole with one call:
-///   2025-11-27T10:45:05.123Z WARN bq: queue "ingest" dropped 120 items in the last 5s (...)
+///   2025-11-27T10:45:05.123Z WARN bq: queue "ingest" in the last 5s: lost 120 items (...)
 /// The timestamp is the event's time in UTC; utilization_high and drops are
 /// WARN, the others INFO. The FILE must stay open while the monitor runs.
 class LogSink {

@@ -2,11 +2,13 @@
 //
 // check_health() is a pure function from a QueueMetrics snapshot and a set of
 // thresholds to ok / warning / critical, with one readable reason per finding.
-// It looks at two things: how full the queue is now (size / capacity) and what
-// fraction of the items offered to it were lost (evicted, refused or timed
-// out). The counters in a snapshot run since the queue was built, so a queue
-// that once lost items stays "lossy" forever; to judge a recent window, pass
-// metrics_delta(now, before) of two snapshots instead:
+// It looks at three things: how full the queue is now (utilization, size /
+// capacity), what fraction of the items offered to it were evicted (lost: the
+// oldest pushed out by a newer one), and what fraction were refused because it
+// was full (dropped_newest or timed_out: returned to the caller, who may have
+// lost them in turn). The counters in a snapshot run since the queue was built,
+// so a queue that once evicted items stays "lossy" forever; to judge a recent
+// window, pass metrics_delta(now, before) of two snapshots instead:
 //
 //   auto now = queue.metrics();
 //   auto report = bq::check_health(bq::metrics_delta(now, last_check), thresholds);
@@ -18,6 +20,7 @@
 // in metrics_delta(), for callers that judge them.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <iterator>
@@ -51,10 +54,14 @@ struct HealthThresholds {
   double warn_utilization = 0.8;
   /// size / capacity at or above this is critical.
   double critical_utilization = 0.95;
-  /// lost / offered items above this is a warning; 0 means any loss warns.
+  /// evicted / offered items above this is a warning; 0 means any eviction warns.
   double warn_loss_ratio = 0.0;
-  /// lost / offered items above this is critical.
+  /// evicted / offered items above this is critical.
   double critical_loss_ratio = 0.01;
+  /// refused-because-full / offered items above this is a warning; 0 means any refusal warns.
+  double warn_refusal_ratio = 0.0;
+  /// refused-because-full / offered items above this is critical.
+  double critical_refusal_ratio = 0.01;
 
   /// Returns the defaults with warn_utilization taken from `config`
   /// (critical_utilization raised to it if it was lower).
@@ -77,25 +84,6 @@ struct HealthReport {
   /// Returns true if the status is ok.
   [[nodiscard]] bool ok() const noexcept { return status == HealthStatus::ok; }
 };
-
-/// Returns `now` with every counter replaced by its increase since `before`
-/// (0 if it went down, e.g. `before` is from another queue); capacity, size and
-/// high watermark are taken from `now`.
-[[nodiscard]] constexpr QueueMetrics metrics_delta(const QueueMetrics& now,
-                                                   const QueueMetrics& before) noexcept {
-  const auto since = [](std::uint64_t later, std::uint64_t earlier) {
-    return later > earlier ? later - earlier : std::uint64_t{0};
-  };
-  QueueMetrics delta = now;
-  delta.pushed = since(now.pushed, before.pushed);
-  delta.popped = since(now.popped, before.popped);
-  delta.dropped_oldest = since(now.dropped_oldest, before.dropped_oldest);
-  delta.dropped_newest = since(now.dropped_newest, before.dropped_newest);
-  delta.timed_out = since(now.timed_out, before.timed_out);
-  delta.rejected_closed = since(now.rejected_closed, before.rejected_closed);
-  delta.discarded = since(now.discarded, before.discarded);
-  return delta;
-}
 
 /// Returns the number of items offered to the queue: accepted pushes plus
 /// pushes refused because it was full (`pushed + dropped_newest + timed_out`).
@@ -130,8 +118,7 @@ namespace detail {
   };
 
   if (metrics.capacity > 0) {
-    const double utilization =
-        static_cast<double>(metrics.size) / static_cast<double>(metrics.capacity);
+    const double utilization = metrics.utilization();
     const bool critical = utilization >= thresholds.critical_utilization;
     if (critical || utilization >= thresholds.warn_utilization) {
       const double limit = critical ? thresholds.critical_utilization : thresholds.warn_utilization;
@@ -143,23 +130,30 @@ namespace detail {
     }
   }
 
-  const std::uint64_t lost = metrics.dropped();
-  if (lost > 0) {
-    // A snapshot taken under load may read `dropped_oldest` after an eviction
-    // whose push it missed: cap the ratio at 1 rather than divide by 0.
-    const std::uint64_t total = offered(metrics) > lost ? offered(metrics) : lost;
-    const double ratio = static_cast<double>(lost) / static_cast<double>(total);
-    const bool critical = ratio > thresholds.critical_loss_ratio;
-    if (critical || ratio > thresholds.warn_loss_ratio) {
-      const double limit = critical ? thresholds.critical_loss_ratio : thresholds.warn_loss_ratio;
+  // A snapshot taken under load may read `dropped_oldest` after an eviction whose
+  // push it missed: the denominator is at least the count, so a ratio is at most 1.
+  const std::uint64_t evicted = metrics.evicted();
+  const std::uint64_t refused_full = metrics.dropped_newest + metrics.timed_out;
+  const std::uint64_t total = std::max({offered(metrics), evicted, refused_full});
+  const auto judge = [&](std::uint64_t count, double warn, double critical_ratio,
+                         std::string_view verb, const std::string& why) {
+    if (count == 0) return;
+    const double ratio = static_cast<double>(count) / static_cast<double>(total);
+    const bool critical = ratio > critical_ratio;
+    if (critical || ratio > warn) {
       find(critical ? HealthStatus::critical : HealthStatus::warning,
-           "lost " + std::to_string(lost) + " of " + std::to_string(total) + " offered items (" +
-               detail::health_percent(ratio) + ": " + std::to_string(metrics.dropped_oldest) +
-               " oldest evicted, " + std::to_string(metrics.dropped_newest) + " newest dropped, " +
-               std::to_string(metrics.timed_out) + " timed out), above the " +
-               (critical ? "critical" : "warning") + " threshold " + detail::health_percent(limit));
+           std::string(verb) + " " + std::to_string(count) + " of " + std::to_string(total) +
+               " offered items (" + detail::health_percent(ratio) + ") " + why + ", above the " +
+               (critical ? "critical" : "warning") + " threshold " +
+               detail::health_percent(critical ? critical_ratio : warn));
     }
-  }
+  };
+  judge(evicted, thresholds.warn_loss_ratio, thresholds.critical_loss_ratio, "evicted",
+        "to make room for newer ones (lost)");
+  judge(refused_full, thresholds.warn_refusal_ratio, thresholds.critical_refusal_ratio, "refused",
+        "because the queue was full (" + std::to_string(metrics.dropped_newest) +
+            " dropped_newest, " + std::to_string(metrics.timed_out) +
+            " timed_out; returned to the caller)");
 
   report.reasons.insert(report.reasons.end(), std::make_move_iterator(warnings.begin()),
                         std::make_move_iterator(warnings.end()));

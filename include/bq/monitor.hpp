@@ -9,10 +9,11 @@
 //                       excursion: nothing more while it stays high.
 //   utilization_normal  the excursion is over: a whole interval peaked below
 //                       warn_utilization - hysteresis (0.1 by default).
-//   drops               items were lost, discarded (close_and_discard(), clear())
-//                       or refused after close since the previous sample: one
-//                       event with the counts split by reason, plus the totals
-//                       in `metrics`. Never one per item.
+//   drops               items were lost (evicted, or discarded by
+//                       close_and_discard() or clear()) or refused (returned to
+//                       the caller: full, timed out, closed) since the previous
+//                       sample: one event with the counts split by reason, plus
+//                       the totals in `metrics`. Never one per item.
 //   high_watermark      (opt-in, MonitorOptions::report_high_watermark) the peak
 //                       size of the interval, for every queue, every interval.
 //
@@ -41,6 +42,13 @@
 // Tests and services with their own timer can drive the monitor by hand:
 // MonitorOptions{.start_thread = false} and sample_now(). Event timestamps and
 // periods come from injectable clocks.
+//
+// The pieces: the events are in monitor_event.hpp, what one queue's snapshots
+// mean (excursions, drop counts) is decided by an IntervalTracker
+// (interval_tracker.hpp, thread-free); this header adds the sampling thread, the
+// watch list and the sink. The monitor validates its own settings
+// (validate(const MonitorOptions&), and each queue's warn_utilization on
+// watch()): a queue accepts a config whose monitor fields are out of range.
 #pragma once
 
 #include <algorithm>
@@ -61,82 +69,13 @@
 #include <utility>
 #include <vector>
 
+#include "detail/text.hpp"
+#include "interval_tracker.hpp"
 #include "metrics.hpp"
+#include "monitor_event.hpp"
 #include "queue_config.hpp"
 
 namespace bq {
-
-/// What a MonitorEvent reports.
-enum class MonitorEventKind {
-  utilization_high,    ///< The interval's peak reached warn_utilization (excursion starts).
-  utilization_normal,  ///< A whole interval stayed below warn_utilization - hysteresis.
-  drops,               ///< Items were lost or refused since the previous sample.
-  high_watermark,      ///< The interval's peak (only with report_high_watermark).
-};
-
-/// Returns "utilization_high", "utilization_normal", "drops" or "high_watermark".
-[[nodiscard]] constexpr std::string_view to_string(MonitorEventKind kind) noexcept {
-  switch (kind) {
-    case MonitorEventKind::utilization_high: return "utilization_high";
-    case MonitorEventKind::utilization_normal: return "utilization_normal";
-    case MonitorEventKind::drops: return "drops";
-    case MonitorEventKind::high_watermark: return "high_watermark";
-  }
-  return "unknown";
-}
-
-/// Items a queue did not deliver, by reason, over some period.
-struct DropCounts {
-  std::uint64_t oldest = 0;           ///< Evicted to make room (QueueMetrics::dropped_oldest).
-  std::uint64_t newest = 0;           ///< Refused because full (dropped_newest).
-  std::uint64_t timed_out = 0;        ///< Waited for room in vain (timed_out).
-  std::uint64_t rejected_closed = 0;  ///< Refused because closed (rejected_closed).
-  std::uint64_t discarded = 0;        ///< Removed by close_and_discard() or clear() (discarded).
-
-  /// Returns the items lost because the queue was full: `oldest + newest + timed_out`.
-  [[nodiscard]] constexpr std::uint64_t dropped() const noexcept {
-    return oldest + newest + timed_out;
-  }
-  /// Returns true if any count is non-zero.
-  [[nodiscard]] constexpr bool any() const noexcept {
-    return dropped() + rejected_closed + discarded > 0;
-  }
-
-  friend constexpr bool operator==(const DropCounts&, const DropCounts&) = default;
-};
-
-/// One report from a QueueMonitor about one queue.
-struct MonitorEvent {
-  MonitorEventKind kind = MonitorEventKind::drops;
-  /// The name the queue was watched under.
-  std::string queue;
-  /// Wall-clock time of the sample (MonitorOptions::wall_clock).
-  std::chrono::system_clock::time_point time;
-  /// Time since this queue's previous sample, or since watch() for the first.
-  std::chrono::milliseconds period{0};
-  /// The snapshot taken at this sample: size now, totals since construction.
-  QueueMetrics metrics;
-  /// The largest size during `period` (see "The peak of an interval" above).
-  std::size_t peak = 0;
-  /// The utilization (fraction of capacity) at which this queue warns.
-  double threshold = 0.0;
-  /// drops: what was lost or refused during `period`; zero for other kinds.
-  DropCounts dropped;
-  /// utilization_normal: the largest size during the whole excursion, and how
-  /// long it lasted (from the sample that started it); zero for other kinds.
-  std::size_t excursion_peak = 0;
-  std::chrono::milliseconds excursion_duration{0};
-
-  /// Returns `peak / metrics.capacity` (0 for capacity 0).
-  [[nodiscard]] double peak_utilization() const noexcept {
-    return metrics.capacity == 0
-               ? 0.0
-               : static_cast<double>(peak) / static_cast<double>(metrics.capacity);
-  }
-};
-
-/// Receives the monitor's events; see QueueMonitor for the threading rules.
-using MonitorSink = std::function<void(const MonitorEvent&)>;
 
 /// How a QueueMonitor runs. Every field has a default that works.
 struct MonitorOptions {
@@ -169,6 +108,18 @@ struct MonitorOptions {
     return options;
   }
 };
+
+/// Throws ConfigError if a field of `options` is out of range: an interval <= 0, a
+/// hysteresis outside [0, 1] or a warn_utilization outside (0, 1]. QueueMonitor calls
+/// it; MonitorOptions::from(config) is how a QueueConfig's monitor fields are checked.
+inline void validate(const MonitorOptions& options) {
+  if (options.interval.count() <= 0) {
+    throw ConfigError("bq: monitor interval " + std::to_string(options.interval.count()) +
+                      "ms is invalid; it must be > 0ms");
+  }
+  detail::check_hysteresis(options.hysteresis);
+  detail::check_warn_utilization(options.warn_utilization, "monitor");
+}
 
 /// Per-queue settings for QueueMonitor::watch().
 struct WatchOptions {
@@ -205,15 +156,7 @@ class QueueMonitor {
   explicit QueueMonitor(MonitorSink sink, MonitorOptions options = {})
       : sink_(std::move(sink)), options_(std::move(options)) {
     if (!sink_) throw std::invalid_argument("bq: QueueMonitor needs a sink");
-    if (options_.interval.count() <= 0) {
-      throw ConfigError("bq: monitor interval " + std::to_string(options_.interval.count()) +
-                        "ms is invalid; it must be > 0ms");
-    }
-    if (!(options_.hysteresis >= 0.0 && options_.hysteresis <= 1.0)) {
-      throw ConfigError("bq: monitor hysteresis " + std::to_string(options_.hysteresis) +
-                        " is outside [0, 1]");
-    }
-    check_threshold(options_.warn_utilization);
+    validate(options_);
     if (!options_.wall_clock) options_.wall_clock = [] { return std::chrono::system_clock::now(); };
     if (!options_.steady_clock) {
       options_.steady_clock = [] { return std::chrono::steady_clock::now(); };
@@ -234,7 +177,8 @@ class QueueMonitor {
   /// Starts watching `queue` under `name`; its counters at this moment are the
   /// baseline for the first report. The queue must outlive the watch: call
   /// unwatch() before destroying it. Thread-safe. Throws std::invalid_argument
-  /// if `name` is already watched, ConfigError for a bad warn_utilization.
+  /// if `name` is already watched, ConfigError for a warn_utilization (the queue's
+  /// config().warn_utilization, or options.warn_utilization) outside (0, 1].
   template <MonitorableQueue Queue>
   void watch(std::string name, Queue& queue, WatchOptions options = {}) {
     double threshold = options_.warn_utilization;
@@ -279,7 +223,7 @@ class QueueMonitor {
   [[nodiscard]] std::vector<std::string> watched() const {
     const std::lock_guard lock(mutex_);
     std::vector<std::string> names;
-    for (const auto& queue : watched_) names.push_back(queue.name);
+    for (const auto& queue : watched_) names.push_back(queue.tracker.queue());
     return names;
   }
 
@@ -290,7 +234,7 @@ class QueueMonitor {
     std::vector<NamedMetrics> result;
     for (const auto& queue : watched_) {
       // A custom sampler may throw: let it propagate to this caller.
-      result.push_back({queue.name, queue.read_without_reset()});
+      result.push_back({queue.tracker.queue(), queue.read_without_reset()});
     }
     return result;
   }
@@ -346,52 +290,36 @@ class QueueMonitor {
   }
 
  private:
-  using SteadyTime = std::chrono::steady_clock::time_point;
-
   struct Watched {
-    std::string name;
-    std::function<QueueMetrics()> sample;  // Resets the watermark if `owns_reset`.
+    IntervalTracker tracker;               // Holds the name; judges each sample.
+    std::function<QueueMetrics()> sample;  // Resets the watermark if it owns it.
     std::function<QueueMetrics()> read;    // Never resets (for snapshot()); may be empty.
-    bool owns_reset = false;
-    double threshold = 0.8;
-    QueueMetrics last;     // Previous sample (or the baseline from watch()).
-    SteadyTime last_time;  // When it was taken.
-    bool high = false;     // In a utilization excursion.
-    std::size_t excursion_peak = 0;
-    SteadyTime excursion_start;
 
     [[nodiscard]] QueueMetrics read_without_reset() const { return read ? read() : sample(); }
   };
 
-  static void check_threshold(double threshold) {
-    if (!(threshold > 0.0 && threshold <= 1.0)) {
-      throw ConfigError("bq: monitor warn_utilization " + std::to_string(threshold) +
-                        " is outside (0, 1]");
-    }
-  }
-
   std::vector<Watched>::iterator find(std::string_view name) {
     return std::find_if(watched_.begin(), watched_.end(),
-                        [&](const Watched& queue) { return queue.name == name; });
+                        [&](const Watched& queue) { return queue.tracker.queue() == name; });
   }
 
   void add(std::string name, double threshold, bool owns_reset,
            std::function<QueueMetrics()> sample, std::function<QueueMetrics()> read) {
-    check_threshold(threshold);
-    Watched queue;
-    queue.threshold = threshold;
-    queue.owns_reset = owns_reset;
-    queue.sample = std::move(sample);
-    queue.read = std::move(read);
+    IntervalTracker::Options judge;
+    judge.warn_utilization = threshold;
+    judge.hysteresis = options_.hysteresis;
+    judge.exact_peak = owns_reset;
+    judge.report_high_watermark = options_.report_high_watermark;
+    // Before the first sample, which resets the watermark the monitor owns.
+    detail::check_warn_utilization(threshold, "queue " + detail::quoted(name));
     const std::lock_guard lock(mutex_);
     if (find(name) != watched_.end()) {
-      throw std::invalid_argument("bq: QueueMonitor already watches a queue named \"" + name +
-                                  "\"");
+      throw std::invalid_argument("bq: QueueMonitor already watches a queue named " +
+                                  detail::quoted(name));
     }
-    queue.name = std::move(name);
-    queue.last = queue.sample();  // Baseline; with owns_reset, also starts the first interval.
-    queue.last_time = options_.steady_clock();
-    watched_.push_back(std::move(queue));
+    const QueueMetrics baseline = sample();  // With owns_reset, starts the first interval.
+    watched_.push_back({IntervalTracker(std::move(name), judge, baseline, options_.steady_clock()),
+                        std::move(sample), std::move(read)});
   }
 
   void run() {
@@ -437,7 +365,8 @@ class QueueMonitor {
         sink_(event);
       } catch (...) {
         report("bq: QueueMonitor sink threw on " + std::string(to_string(event.kind)) +
-               " for queue \"" + event.queue + "\": " + describe(std::current_exception()));
+               " for queue " + detail::quoted(event.queue) + ": " +
+               describe(std::current_exception()));
       }
     }
     delivering_thread_.store(std::thread::id(), std::memory_order_release);
@@ -452,65 +381,12 @@ class QueueMonitor {
       try {
         now = queue.sample();
       } catch (...) {
-        errors.push_back("bq: QueueMonitor sampler for queue \"" + queue.name +
-                         "\" threw: " + describe(std::current_exception()));
+        errors.push_back("bq: QueueMonitor sampler for queue " +
+                         detail::quoted(queue.tracker.queue()) +
+                         " threw: " + describe(std::current_exception()));
         continue;
       }
-      MonitorEvent base;
-      base.queue = queue.name;
-      base.time = wall_now;
-      base.period =
-          std::chrono::duration_cast<std::chrono::milliseconds>(steady_now - queue.last_time);
-      base.metrics = now;
-      base.threshold = queue.threshold;
-      if (queue.owns_reset || now.high_watermark > queue.last.high_watermark) {
-        base.peak = now.high_watermark;
-      } else {
-        base.peak = now.size;  // Without a reset, the best known lower bound.
-      }
-      base.peak = std::max(base.peak, now.size);
-
-      const double peak = base.peak_utilization();
-      const double clear = queue.threshold - std::min(options_.hysteresis, queue.threshold / 2.0);
-      if (!queue.high && peak >= queue.threshold) {
-        queue.high = true;
-        queue.excursion_peak = base.peak;
-        queue.excursion_start = steady_now;
-        events.push_back(base);
-        events.back().kind = MonitorEventKind::utilization_high;
-      } else if (queue.high) {
-        queue.excursion_peak = std::max(queue.excursion_peak, base.peak);
-        if (peak < clear) {
-          queue.high = false;
-          events.push_back(base);
-          events.back().kind = MonitorEventKind::utilization_normal;
-          events.back().excursion_peak = queue.excursion_peak;
-          events.back().excursion_duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-              steady_now - queue.excursion_start);
-        }
-      }
-
-      const auto since = [](std::uint64_t later, std::uint64_t earlier) {
-        return later > earlier ? later - earlier : std::uint64_t{0};
-      };
-      DropCounts dropped;
-      dropped.oldest = since(now.dropped_oldest, queue.last.dropped_oldest);
-      dropped.newest = since(now.dropped_newest, queue.last.dropped_newest);
-      dropped.timed_out = since(now.timed_out, queue.last.timed_out);
-      dropped.rejected_closed = since(now.rejected_closed, queue.last.rejected_closed);
-      dropped.discarded = since(now.discarded, queue.last.discarded);
-      if (dropped.any()) {
-        events.push_back(base);
-        events.back().kind = MonitorEventKind::drops;
-        events.back().dropped = dropped;
-      }
-
-      if (options_.report_high_watermark) {
-        events.push_back(std::move(base));
-        events.back().kind = MonitorEventKind::high_watermark;
-      }
-      queue.last = now;
-      queue.last_time = steady_now;
+      queue.tracker.observe(now, steady_now, wall_now, events);
     }
   }
 

@@ -18,6 +18,11 @@
 //   static_assert(bq::QueuePolicy<MyPolicy>);  // the message here, not deep in the queue
 //
 // The concept QueuePolicy names that interface; BoundedQueue checks it too.
+//
+// Words: to "evict" is to push the oldest queued item out to make room; the item is
+// gone. DropOldest (alias EvictOldest) evicts, FullAction::evict_oldest asks for it,
+// and the push returns PushResult::replaced_oldest. A "refused" item is returned to
+// the caller (dropped_newest, timed_out, closed). See the glossary in metrics.hpp.
 #pragma once
 
 #include <concepts>
@@ -99,6 +104,9 @@ struct DropOldest {
     return FullAction::evict_oldest;
   }
 };
+
+/// The same policy under the glossary's word (metrics.hpp): when full, evicts the oldest.
+using EvictOldest = DropOldest;
 
 /// When full: refuses the new item; the caller keeps it. Never waits.
 struct DropNewest {

@@ -3,8 +3,13 @@
 // parse_config() and to_string(const QueueConfig&)). The core header includes
 // this one, so a program that never parses config text does not compile the parser.
 //
-// validate() is called on use: every bad value is rejected with a ConfigError
-// that quotes the value and says what is allowed.
+// Each component validates the fields it uses: validate(config) checks the
+// queue's own (capacity, policy, block_timeout), and a queue's constructor calls
+// it; the monitor fields (monitor_interval, warn_utilization) are checked by the
+// monitor that uses them (validate(const MonitorOptions&) in monitor.hpp, and
+// QueueMonitor::watch()), so a queue never throws for a setting it ignores.
+// Every bad value is rejected with a ConfigError that quotes the value and says
+// what is allowed.
 #pragma once
 
 #include <chrono>
@@ -52,15 +57,18 @@ struct QueueConfig {
   OverflowPolicy policy = OverflowPolicy::drop_oldest;
   /// How long push() waits for room under a blocking policy; >= 0.
   std::chrono::milliseconds block_timeout{1000};
-  /// How often a QueueMonitor samples the queue; > 0.
+  /// How often a QueueMonitor samples the queue; > 0 (checked by the monitor, not
+  /// by validate()).
   std::chrono::milliseconds monitor_interval{5000};
-  /// Utilization (fraction of capacity) at which a monitor warns; in (0, 1].
+  /// Utilization (size / capacity, 0-1) at which a monitor warns; in (0, 1]
+  /// (checked by the monitor, not by validate()).
   double warn_utilization = 0.8;
 
   friend bool operator==(const QueueConfig&, const QueueConfig&) = default;
 };
 
-/// Throws ConfigError if any field of `config` is out of range.
+/// Throws ConfigError if a field the queue itself uses (capacity, policy,
+/// block_timeout) is out of range. The monitor fields are not looked at.
 inline void validate(const QueueConfig& config) {
   if (config.capacity == 0) {
     detail::throw_or_abort(ConfigError("bq: capacity 0 is invalid; capacity must be at least 1"));
@@ -76,15 +84,6 @@ inline void validate(const QueueConfig& config) {
     detail::throw_or_abort(ConfigError("bq: block_timeout " +
                                        std::to_string(config.block_timeout.count()) +
                                        "ms is negative; it must be >= 0ms"));
-  }
-  if (config.monitor_interval.count() <= 0) {
-    detail::throw_or_abort(ConfigError("bq: monitor_interval " +
-                                       std::to_string(config.monitor_interval.count()) +
-                                       "ms is invalid; it must be > 0ms"));
-  }
-  if (!(config.warn_utilization > 0.0 && config.warn_utilization <= 1.0)) {
-    detail::throw_or_abort(ConfigError(
-        "bq: warn_utilization " + std::to_string(config.warn_utilization) + " is outside (0, 1]"));
   }
 }
 

@@ -16,8 +16,12 @@
 // evicts the oldest message, DropNewest refuses the new one, Block waits up to
 // QueueConfig::block_timeout. One worker thread pops the records in queue order
 // (FIFO per logging thread), rebuilds an spdlog log_msg and writes it to every
-// wrapped sink whose own level lets it through. Messages lost to the policy are
-// counted in metrics() and passed to the optional drop handler. flush() sends a
+// wrapped sink whose own level lets it through. A message the policy evicts
+// (dropped_oldest) or refuses (dropped_newest, timed_out, rejected_closed) is
+// never written: for the queue a refused item goes back to its caller, but here
+// the caller is log(), which has nowhere to keep it, so AsyncSink loses both
+// kinds. Both are counted in metrics() and passed to the optional drop handler,
+// whose DroppedLogMessage::reason tells them apart. flush() sends a
 // marker through the queue and waits until the worker has written everything
 // before it and flushed the wrapped sinks. close() and the destructor drain the
 // queue, write, flush and join the worker.
