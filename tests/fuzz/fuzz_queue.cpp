@@ -4,7 +4,8 @@
 // all), its capacity (1..8) and whether it has an eviction handler. Every later byte is one
 // call on one thread: push (rvalue, const&, emplace), try_push, try_emplace, push_for /
 // push_until with zero, negative, past and maximal timeouts, force_push, pop, try_pop,
-// timed pops, close, reset_high_watermark, and pushes whose construction of the item in the
+// timed pops, batch pushes and pops (push_range, try_push_range, try_pop_into,
+// pop_into_for), close, reset_high_watermark, and pushes whose construction of the item in the
 // queue throws (every push form: the exception must reach the caller with the caller's item
 // unmoved and the queue as before, except that an evicting push into a full queue has already
 // evicted the oldest item). After each call the result, the evicted items, an rejected rvalue's
@@ -27,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -520,7 +522,30 @@ void run(WhenFull when_full, bool waits, bq::OverflowPolicy dynamic_policy, std:
           break;
         case 10: check_pop("try_pop", q.try_pop()); break;
         case 11: check_pop("pop_for(0)", q.pop_for(0ms)); break;
-        case 12: check_pop("pop_for(-1s)", q.pop_for(-1s)); break;
+        case 12:
+          if ((op / 20) % 2 == 0) {
+            check_pop("pop_for(-1s)", q.pop_for(-1s));
+          } else {  // a batch pop of 1 to 4 items that never waits
+            const std::size_t max = 1 + (op / 40) % 4;
+            std::vector<Item> out;
+            const std::size_t got = (op / 40) % 8 < 4
+                                        ? q.try_pop_into(std::back_inserter(out), max)
+                                        : q.pop_into_for(std::back_inserter(out), max, 0ms);
+            std::vector<int> want;
+            while (want.size() < max) {
+              const std::optional<int> one = model.pop();
+              if (!one) break;
+              want.push_back(*one);
+            }
+            std::vector<int> got_ids;
+            for (const Item& item : out) got_ids.push_back(item.id);
+            if (got != out.size() || got_ids != want) {
+              fail("a batch pop of " + std::to_string(max) + " returned " + std::to_string(got) +
+                       " items, model says " + std::to_string(want.size()),
+                   step);
+            }
+          }
+          break;
         case 13: check_pop("pop_until(past)", q.pop_until(Clock::now() - 1ms)); break;
         case 14:  // pop_for(max) when it cannot block forever
           if (model.items.empty() && !model.closed) {
@@ -541,10 +566,50 @@ void run(WhenFull when_full, bool waits, bq::OverflowPolicy dynamic_policy, std:
           q.reset_high_watermark();
           model.metrics.high_watermark = model.items.size();
           break;
-        case 17: {  // push(const T&) through push_for with a duration<double>
-          const Item item(id);
-          check_push("push_for(const&, 0.0s)", q.push_for(item, std::chrono::duration<double>(0.0)),
-                     model.push(id, expected_evicted), nullptr);
+        case 17: {
+          if ((op / 20) % 2 == 0) {  // push(const T&) through push_for with a duration<double>
+            const Item item(id);
+            check_push("push_for(const&, 0.0s)",
+                       q.push_for(item, std::chrono::duration<double>(0.0)),
+                       model.push(id, expected_evicted), nullptr);
+            break;
+          }
+          // A batch of 1 to 5 items: push_range (moved) or try_push_range (copied).
+          const int count = 1 + (op / 40) % 5;
+          const bool try_only = (op / 40) % 10 >= 5;
+          next_id += count - 1;
+          std::vector<Item> items;
+          items.reserve(static_cast<std::size_t>(count));
+          for (int i = 0; i < count; ++i) items.emplace_back(id + i);
+          std::size_t want = 0;
+          std::vector<int> want_evicted;
+          for (int i = 0; i < count; ++i) {
+            if (try_only) {
+              if (!model.try_push(id + i)) break;  // the rest untouched, nothing counted
+              ++want;
+              continue;
+            }
+            std::optional<int> evicted;
+            if (bq::accepted(model.push(id + i, evicted))) ++want;
+            if (evicted) want_evicted.push_back(*evicted);
+          }
+          const std::size_t got =
+              try_only ? q.try_push_range(items) : q.push_range(std::move(items));
+          if (got != want) {
+            fail(std::string(try_only ? "try_push_range" : "push_range") + " of " +
+                     std::to_string(count) + " queued " + std::to_string(got) + ", model says " +
+                     std::to_string(want),
+                 step);
+          }
+          for (std::size_t i = 0; i < items.size(); ++i) {  // NOLINT(bugprone-use-after-move)
+            if ((i < got) == (items[i].id == id + static_cast<int>(i)) && !try_only) {
+              fail("push_range moved from an item it did not queue, or kept one it did", step);
+            }
+          }
+          if (with_handler && handled != want_evicted) {
+            fail("push_range's evictions reached the handler out of order or not once each", step);
+          }
+          handled.clear();  // checked here: the check below is for one eviction at most
           break;
         }
         case 18: {  // emplace with a BlockThen-style zero wait through push_until(now)
