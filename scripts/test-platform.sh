@@ -13,7 +13,7 @@
 # fuzzers), {fmt} header-only. ctest runs the tests through the toolchain's emulator.
 # The stress tests run at a fraction of their size under emulation (BQ_STRESS_SCALE), and
 # the tests a platform adds to `skip` below are left out, each for the reason given there.
-# README ("Platforms") says what each job runs and what it shortens.
+# docs/platforms.md says what each job runs and what it shortens.
 #
 # Environment: BQ_JOBS (default: nproc), BQ_STRESS_SCALE (default: per platform, below),
 # BQ_BUILD_DIR (default build/platform-<P>), BQ_CMAKE_ARGS (extra configure arguments).

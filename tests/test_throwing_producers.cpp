@@ -9,8 +9,9 @@
 //   - keep FIFO order per producer, as each consumer sees it;
 //   - never show a counter going back: a watcher thread compares every snapshot of
 //     metrics() with the one before it (Prometheus reads a drop as a counter reset).
-// A throwing push leaves a hole in the ring (see README "Exceptions"); these runs are what
-// the single-threaded fault-injection tests could not show: the hole protocol under races.
+// A throwing push leaves a hole in the ring (see docs/api.md, "Exceptions and lifetimes");
+// these runs are what the single-threaded fault-injection tests could not show: the hole
+// protocol under races.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
