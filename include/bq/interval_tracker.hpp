@@ -18,6 +18,7 @@
 //
 //   bq::IntervalTracker tracker("ingest", {.warn_utilization = 0.8}, queue.metrics(),
 //                               std::chrono::steady_clock::now());
+//   queue.reset_high_watermark();  // the first interval starts now
 //   // ...every interval:
 //   std::vector<bq::MonitorEvent> events;
 //   tracker.observe(queue.metrics(), std::chrono::steady_clock::now(),
