@@ -68,6 +68,7 @@
 #include <limits>
 #include <new>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #if __has_include(<version>)
@@ -628,8 +629,11 @@ class BoundedQueue {
       FullAction action = evicts_at_once() ? FullAction::evict_oldest : policy_.on_full(false);
       if (action == FullAction::wait) {
         if (!deadline.passed()) {
-          wait_for_room(deadline, NoStop{});
-          deadline.start();
+          if (!yield_until(
+                  [&] { return ring_.push_may_proceed(std::min(left, refill_batch())); })) {
+            wait_for_room(deadline, NoStop{});
+          }
+          deadline.start();  // from the first wait on, as push_when_full() does
           continue;
         }
         action = policy_.on_full(true);
@@ -688,6 +692,24 @@ class BoundedQueue {
     }
   }
 
+  /// How often a batch operation that must wait yields the CPU, retrying after each, before
+  /// it waits as single operations do (spin, then sleep). Batches are typically one batch
+  /// away from going on; when both threads share one core (a loaded machine), a yield lets
+  /// the other run at once, where the spin before sleeping would burn the time slice it
+  /// needs (measured with both threads pinned to one CPU: 11.6 M items/s parking, 46 to
+  /// 112 M items/s yielding, 1P1C batches of 32).
+  static constexpr int kBatchYields = 8;
+
+  /// Yields up to kBatchYields times until `ready()`; returns whether it became true.
+  template <class Ready>
+  static bool yield_until(Ready&& ready) {
+    for (int yields = 0; yields < kBatchYields; ++yields) {
+      if (ready()) return true;
+      std::this_thread::yield();
+    }
+    return ready();
+  }
+
   /// Wakes the poppers that `items` new items may serve.
   void wake_poppers(std::size_t items) noexcept {
     if (items == 0) return;
@@ -707,8 +729,14 @@ class BoundedQueue {
     if (max == 0) return 0;
     std::size_t popped = 0;
     RingStatus status = pop_batch_once(out, max, popped);
-    while (status == RingStatus::skipped) status = pop_batch_once(out, max, popped);  // holes
-    if (popped != 0) return popped;
+    for (int yields = 0;; ++yields) {
+      while (status == RingStatus::skipped) status = pop_batch_once(out, max, popped);  // holes
+      if (popped != 0) return popped;
+      // Empty and open, for a pop that may wait: yield first (see yield_until()).
+      if (status != RingStatus::full || yields == kBatchYields || deadline.passed()) break;
+      std::this_thread::yield();
+      status = pop_batch_once(out, max, popped);
+    }
     std::optional<T> first = pop_when_empty(status, deadline, NoStop{});
     if (!first) return 0;
     *out = std::move(*first);
