@@ -203,7 +203,7 @@ TEST_CASE("the high watermark is exact once a push found the queue full", "[metr
   }
 }
 
-// The engine's documented claim (docs/readme/20-engine.md): exact whenever the queue
+// The engine's documented claim (docs/design.md): exact whenever the queue
 // became full, even if no push ever found it full (an earlier engine missed this above
 // capacity 127 when the filling push's slot index was not sampled).
 TEST_CASE("the high watermark is exact when plain pushes filled the queue, whatever the capacity",
