@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "checker.hpp"
+#include "support/test_util.hpp"
 
 namespace bq::lin {
 
@@ -282,33 +283,6 @@ inline void pause(unsigned iterations) {
   }
 }
 
-/// Releases `count` threads together, round after round, like std::barrier<>'s
-/// arrive_and_wait(). Not std::barrier: libstdc++ 12's loses wake-ups where atomic waits
-/// have no futex (MinGW), and rounds hung. The generation tells a thread woken for its
-/// own round from a spurious wake-up, and from the next round's arrivals.
-class RoundBarrier {
- public:
-  explicit RoundBarrier(std::size_t count) : count_(count) {}
-
-  void arrive_and_wait() {
-    std::unique_lock lock(mutex_);
-    const std::uint64_t generation = generation_;
-    if (++arrived_ == count_) {
-      arrived_ = 0;
-      ++generation_;
-      cv_.notify_all();
-      return;
-    }
-    cv_.wait(lock, [&] { return generation_ != generation; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  const std::size_t count_;
-  std::size_t arrived_ = 0;
-  std::uint64_t generation_ = 0;
-};
 }  // namespace detail
 
 /// Returns an eviction handler that records each evicted item in the running Op.
@@ -544,7 +518,7 @@ class Recorder {
 
   std::function<void(QueueConfig&)> configure_;
   std::chrono::seconds round_limit_;
-  detail::RoundBarrier start_;
+  bq_test::RoundBarrier start_;  // not std::barrier: see its comment
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   std::size_t running_ = 0;
