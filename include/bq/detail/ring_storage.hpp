@@ -115,8 +115,11 @@ class HighWatermark {
   }
   /// Raises the mark to `size` (a size the ring held) and returns the new mark.
   /// Const: a reader that learnt of a size also raises the mark, so a later read
-  /// can never report less (see BoundedQueue::metrics()).
-  std::uint64_t raise_to(std::uint64_t size) const noexcept {
+  /// can never report less (see BoundedQueue::metrics()). Always inlined: every
+  /// push that finds the ring full calls it, and the mark then usually stands at
+  /// capacity already, a load and a compare; as a call it cost a failed try_push
+  /// about 1 ns (bench try_push_full, 2.1 -> 3.3 ns).
+  BQ_ALWAYS_INLINE std::uint64_t raise_to(std::uint64_t size) const noexcept {
     std::uint64_t seen = value_.load(std::memory_order_relaxed);
     while (size > seen && !value_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
     }
