@@ -733,7 +733,7 @@ class BoundedQueue {
       while (status == RingStatus::skipped) status = pop_batch_once(out, max, popped);  // holes
       if (popped != 0) return popped;
       // Empty and open, for a pop that may wait: yield first (see yield_until()).
-      if (status != RingStatus::full || yields == kBatchYields || deadline.passed()) break;
+      if (status != RingStatus::empty || yields == kBatchYields || deadline.passed()) break;
       std::this_thread::yield();
       status = pop_batch_once(out, max, popped);
     }
@@ -807,6 +807,7 @@ class BoundedQueue {
         case RingStatus::closed: return reject_closed();
         case RingStatus::busy:
         case RingStatus::full:
+        case RingStatus::empty:           // (pops only)
         case RingStatus::skipped: break;  // (pops only)
       }
     } else if constexpr (kRingMayEvict) {
@@ -836,7 +837,8 @@ class BoundedQueue {
             case RingStatus::closed: return reject_closed();
             case RingStatus::busy:
             case RingStatus::full:
-            case RingStatus::skipped:  // (skipped: pops only)
+            case RingStatus::empty:    // (pops only)
+            case RingStatus::skipped:  // (pops only)
               if (stop.stop_requested()) return PushResult::cancelled;
               deadline.start();
               continue;
@@ -935,7 +937,8 @@ class BoundedQueue {
         case RingStatus::closed: return false;
         case RingStatus::busy:
         case RingStatus::full:
-        case RingStatus::skipped: backoff.pause(); continue;  // (skipped: pops only)
+        case RingStatus::empty:                               // (pops only)
+        case RingStatus::skipped: backoff.pause(); continue;  // (pops only)
       }
     }
   }
@@ -984,10 +987,11 @@ class BoundedQueue {
           }
           backoff.pause();
           break;
-        case RingStatus::full:
+        case RingStatus::empty:
           if (stop.stop_requested() || deadline.passed()) return std::nullopt;
           wait_for_item(deadline, stop);
           break;
+        case RingStatus::full: break;  // (pushes only)
       }
       std::optional<T> item;
       status = pop_one_into(item);
@@ -1151,8 +1155,9 @@ class BoundedQueue {
           break;
         case RingStatus::skipped: ++passed; break;      // a hole: no item, but a position
         case RingStatus::busy: backoff.pause(); break;  // a running push, writing
-        case RingStatus::full:
+        case RingStatus::empty:
         case RingStatus::closed: return removed;
+        case RingStatus::full: return removed;  // (pushes only)
       }
     }
     return removed;

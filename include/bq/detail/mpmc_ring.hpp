@@ -6,8 +6,12 @@
 //   turn == 2*lap      the slot is free for the push of that lap;
 //   turn == 2*lap + 1  it holds the item of that lap, ready to pop;
 // and a pop of lap L hands the slot to the push of lap L+1 (turn 2L+2). A pusher
-// or popper touches only its own slot after the claim, so producers and
-// consumers never write the same line except head_/tail_ themselves.
+// or popper touches only its own slot after the claim, but slots are not padded
+// (a slot of a u64 item takes 16 bytes, four to a line), so a producer and a
+// consumer working near each other do write the same lines: that is why a
+// pusher woken in a full queue first waits for room for a batch of lines
+// (BoundedQueue's wait_for_room), rather than refilling slot after slot the
+// line its consumer is reading.
 //
 // tail_ also carries the closed flag (its top bit): close() sets it with one
 // atomic OR, so a push either claims its position before close (and is in the
@@ -59,7 +63,8 @@ namespace bq::detail {
 /// What a single attempt on a ring found.
 enum class RingStatus {
   ok,       ///< Done.
-  full,     ///< No room (for a push) or no item (for a pop); the queue is not closed.
+  full,     ///< Push only: no room now (the ring is not closed).
+  empty,    ///< Pop only: no item now (the ring is not closed).
   busy,     ///< Another thread is half-way through the slot this attempt needs.
   closed,   ///< Push: the ring is closed. Pop: closed and empty.
   skipped,  ///< Pop only: passed a hole (a push that threw), which freed a slot
@@ -113,7 +118,7 @@ class MpmcRing {
 
   /// Claims the oldest item and calls `consume(T&)` with it; the item is
   /// destroyed and its slot released afterwards, even if consume throws.
-  /// Returns ok, full (empty), closed (and empty), busy (the oldest position's
+  /// Returns ok, empty, closed (and empty), busy (the oldest position's
   /// push is still writing) or skipped (the oldest position was a hole).
   template <class Consume>
   BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
@@ -144,7 +149,7 @@ class MpmcRing {
         // Not yet written for this lap: empty, or a pusher is mid-write.
         const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
         if ((tail & ~kClosedBit) != pos) return RingStatus::busy;
-        return (tail & kClosedBit) ? RingStatus::closed : RingStatus::full;
+        return (tail & kClosedBit) ? RingStatus::closed : RingStatus::empty;
       } else {
         pos = head_.load(std::memory_order_relaxed);  // another popper took pos
       }

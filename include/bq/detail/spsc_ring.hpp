@@ -155,7 +155,7 @@ class SpscRing {
           // acquire load of head_ that read pos saw its CAS, or a pop after it.
           if (evicting_at_.load(std::memory_order_acquire) == pos) return RingStatus::busy;
         }
-        if (!closed_.load(std::memory_order_acquire)) return RingStatus::full;
+        if (!closed_.load(std::memory_order_acquire)) return RingStatus::empty;
         // closed_ is set only after the last push published its item: re-read.
         if (!holds_item(slot, pos)) return RingStatus::closed;
       }
