@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -200,39 +199,6 @@ TEST_CASE("pop returns at once when an item is queued", "[queue]") {
   CHECK(q.pop_for(1h) == std::optional<int>(2));
   CHECK(q.pop_until(bq_test::Clock::now() + 1h) == std::optional<int>(3));
   CHECK(q.empty());
-}
-
-TEST_CASE("capacity 0 is rejected with std::invalid_argument naming the value", "[queue][config]") {
-  try {
-    IntQueue q{0};
-    FAIL("constructing a queue of capacity 0 did not throw");
-  } catch (const std::invalid_argument& e) {
-    CHECK_THAT(e.what(), Catch::Contains("0"));
-  }
-  bq::QueueConfig config;
-  config.capacity = 0;
-  CHECK_THROWS_AS(IntQueue(config), std::invalid_argument);
-  CHECK_THROWS_AS(IntQueue(config), bq::ConfigError);
-}
-
-TEST_CASE("an absurd capacity is rejected with std::length_error naming the value",
-          "[queue][config]") {
-  const std::size_t absurd =
-      GENERATE(std::numeric_limits<std::size_t>::max() / 2, std::numeric_limits<std::size_t>::max(),
-               std::numeric_limits<std::size_t>::max() / 4 + 1);
-  CAPTURE(absurd);
-  Lifetimes::reset();
-  try {
-    bq::BoundedQueue<int, bq::DropOldest> q{absurd};
-    FAIL("constructing a queue of capacity " << absurd << " did not throw");
-  } catch (const std::length_error& e) {
-    CHECK_THAT(e.what(), Catch::Contains(std::to_string(absurd)));
-  }
-  // Through a config, and for an element type whose constructor counts: nothing was built.
-  bq::QueueConfig config;
-  config.capacity = absurd;
-  CHECK_THROWS_AS((bq::BoundedQueue<Tracked, bq::Block>(config)), std::length_error);
-  CHECK(Lifetimes::constructed() == 0);
 }
 
 TEST_CASE("the config constructor validates the config and keeps it", "[queue][config]") {

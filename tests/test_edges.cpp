@@ -20,6 +20,7 @@
 #include <bq/bounded_queue.hpp>
 
 #include "support/test_util.hpp"
+#include "support/tracked.hpp"
 
 // The death test forks; ThreadSanitizer does not support threads in a forked child.
 #if defined(__SANITIZE_THREAD__)
@@ -77,6 +78,7 @@ TEST_CASE("capacity 0 is rejected with invalid_argument naming the value", "[edg
   bq::QueueConfig config;
   config.capacity = 0;
   CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Block>(config)), bq::ConfigError);
+  CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Block>(config)), std::invalid_argument);  // its base
   CHECK_THROWS_AS((bq::BoundedQueue<int, bq::DropNewest, bq::Spsc>(0)), std::invalid_argument);
 }
 
@@ -95,9 +97,13 @@ TEST_CASE("absurd capacities are rejected with length_error naming the value",
     }
     CHECK_THROWS_AS((bq::BoundedQueue<std::uint64_t, bq::DropNewest, bq::Spsc>(capacity)),
                     std::length_error);
+    // Through a config, and for an element type whose constructor counts: nothing was built.
     bq::QueueConfig config;
     config.capacity = capacity;
     CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Dynamic>(config)), std::length_error);
+    bq_test::Lifetimes::reset();
+    CHECK_THROWS_AS((bq::BoundedQueue<bq_test::Tracked, bq::Block>(config)), std::length_error);
+    CHECK(bq_test::Lifetimes::constructed() == 0);
   }
 }
 
