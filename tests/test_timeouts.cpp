@@ -288,7 +288,10 @@ TEST_CASE("a pop_for that loses items to another consumer still waits its whole 
   std::atomic<bool> done{false};
   std::atomic<int> early{0}, empty_returns{0};
   std::thread waiter([&] {
-    for (int i = 0; i < 20 && empty_returns < 3; ++i) {
+    // Up to 200 tries (8 s): on a loaded machine (sanitizers, emulators) the main thread
+    // may be preempted between its push and its pop, and the waiter then wins; it must
+    // still lose every race of some pop_for before the test can say anything.
+    for (int i = 0; i < 200 && empty_returns < 3; ++i) {
       const auto start = Clock::now();
       const std::optional<int> item = q.pop_for(40ms);
       const auto waited = Clock::now() - start;
@@ -318,7 +321,7 @@ TEST_CASE("a push_for that loses room to another producer still waits its whole 
   std::atomic<bool> done{false};
   std::atomic<int> early{0}, timeouts{0};
   std::thread waiter([&] {
-    for (int i = 0; i < 20 && timeouts < 3; ++i) {
+    for (int i = 0; i < 200 && timeouts < 3; ++i) {  // up to 8 s, as above
       const auto start = Clock::now();
       const bq::PushResult result = q.push_for(7, 40ms);
       const auto waited = Clock::now() - start;
