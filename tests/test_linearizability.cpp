@@ -9,12 +9,19 @@
 // push into a full queue may evict first (that eviction stands), and its slot may stay a
 // hole that takes room until a pop or an evicting push passes it (see checker.hpp). Queues
 // that mishandle a thrown push (lose an item, queue the item anyway) are caught too.
+// Other histories mix batch calls (try_push_range, push_range, the pop_into family) in,
+// each checked as a sequence of single-item steps inside its interval (see checker.hpp);
+// queues whose batches misbehave (pop out of order, queue a non-prefix, pop more than asked
+// for) are caught.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <initializer_list>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -976,3 +983,316 @@ TEST_CASE("evicting pushes racing on a full queue never wait for a consumer",
   INFO(failure);
   CHECK(violations == 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// Batch operations: each is checked as a sequence of single-item steps inside its interval
+// (see checker.hpp).
+
+namespace {
+
+Op push_range_op(OpKind kind, int thread, std::vector<int> values, std::size_t count,
+                 std::uint64_t invoke, std::uint64_t response, std::vector<int> evicted = {}) {
+  Op op;
+  op.kind = kind;
+  op.thread = thread;
+  op.values = std::move(values);
+  op.count = count;
+  op.invoke = invoke;
+  op.response = response;
+  op.evicted = std::move(evicted);
+  return op;
+}
+Op try_push_range(int thread, std::vector<int> values, std::size_t count, std::uint64_t invoke,
+                  std::uint64_t response) {
+  return push_range_op(OpKind::try_push_range, thread, std::move(values), count, invoke, response);
+}
+Op push_range(int thread, std::vector<int> values, std::size_t count, std::uint64_t invoke,
+              std::uint64_t response, std::vector<int> evicted = {}) {
+  return push_range_op(OpKind::push_range, thread, std::move(values), count, invoke, response,
+                       std::move(evicted));
+}
+Op pop_into_op(OpKind kind, int thread, std::size_t max, std::vector<int> items,
+               std::uint64_t invoke, std::uint64_t response) {
+  Op op;
+  op.kind = kind;
+  op.thread = thread;
+  op.max = max;
+  op.items = std::move(items);
+  op.invoke = invoke;
+  op.response = response;
+  return op;
+}
+Op try_pop_into(int thread, std::size_t max, std::vector<int> items, std::uint64_t invoke,
+                std::uint64_t response) {
+  return pop_into_op(OpKind::try_pop_into, thread, max, std::move(items), invoke, response);
+}
+Op pop_into(int thread, std::size_t max, std::vector<int> items, std::uint64_t invoke,
+            std::uint64_t response) {
+  return pop_into_op(OpKind::pop_into, thread, max, std::move(items), invoke, response);
+}
+
+}  // namespace
+
+TEST_CASE("checker: a batch push queues a prefix in order, and refuses the rest only when full",
+          "[linearizability][checker][batch]") {
+  const Spec s = spec(2, kDrop);
+  // Sequential: 2 of 3 fit, the pop takes both, oldest first.
+  CHECK(linearizable({try_push_range(0, {1, 2, 3}, 2, 0, 1), try_pop_into(0, 5, {1, 2}, 2, 3)}, s));
+  CHECK(linearizable({try_push(0, 9, true, 0, 1), try_push_range(0, {1, 2, 3}, 1, 2, 3),
+                      try_pop_into(0, 2, {9, 1}, 4, 5)},
+                     s));
+  // Not a prefix: the second item queued, the first not.
+  CHECK_FALSE(linearizable({try_push_range(0, {1, 2, 3}, 1, 0, 1), try_pop(0, 2, 2, 3)}, s));
+  // Refused items while there was room.
+  CHECK_FALSE(linearizable({try_push_range(0, {1, 2, 3}, 1, 0, 1)}, s));
+  CHECK_FALSE(linearizable({try_push_range(0, {1, 2}, 0, 0, 1)}, s));
+  // Refused everything after close, or when full: fine.
+  CHECK(linearizable({close(0, 0, 1), try_push_range(0, {1, 2}, 0, 2, 3)}, s));
+  CHECK(linearizable({try_push_range(0, {1, 2}, 2, 0, 1), try_push_range(0, {3}, 0, 2, 3)}, s));
+  // Queued more than offered, or evicted.
+  CHECK_FALSE(linearizable({try_push_range(0, {1}, 2, 0, 1)}, s));
+  Op evicting = try_push_range(0, {1, 2, 3}, 2, 2, 3);
+  evicting.evicted = {7};
+  CHECK_FALSE(linearizable({try_push(0, 7, true, 0, 1), evicting}, spec(2, kEvict)));
+  // Items queued, then lost or duplicated.
+  CHECK_FALSE(linearizable({try_push_range(0, {1, 2}, 2, 0, 1), try_pop_into(0, 5, {2}, 2, 3)}, s));
+  CHECK_FALSE(linearizable(
+      {try_push_range(0, {1, 2}, 2, 0, 1), try_pop_into(0, 5, {1, 2}, 2, 3), try_pop(0, 2, 4, 5)},
+      s));
+}
+
+TEST_CASE("checker: a batch pop takes a prefix, oldest first, of at most max items",
+          "[linearizability][checker][batch]") {
+  const Spec s = spec(4, kDrop);
+  const Op fill = try_push_range(0, {1, 2, 3}, 3, 0, 1);
+  CHECK(linearizable({fill, try_pop_into(1, 2, {1, 2}, 2, 3), try_pop_into(1, 2, {3}, 4, 5)}, s));
+  CHECK(linearizable({fill, pop_into(1, 9, {1, 2, 3}, 2, 3)}, s));
+  // Out of order.
+  CHECK_FALSE(linearizable({fill, try_pop_into(1, 3, {2, 1, 3}, 2, 3)}, s));
+  CHECK_FALSE(linearizable({fill, try_pop_into(1, 2, {1, 3}, 2, 3)}, s));
+  // More than max.
+  CHECK_FALSE(linearizable({fill, try_pop_into(1, 2, {1, 2, 3}, 2, 3)}, s));
+  CHECK_FALSE(linearizable({fill, try_pop_into(1, 0, {1}, 2, 3)}, s));
+  // Nothing: try_ only when empty, pop_into only when closed and empty, max 0 always.
+  CHECK_FALSE(linearizable({fill, try_pop_into(1, 2, {}, 2, 3)}, s));
+  CHECK(linearizable({fill, try_pop_into(1, 0, {}, 2, 3)}, s));
+  CHECK(linearizable({try_pop_into(1, 2, {}, 0, 1)}, s));
+  CHECK_FALSE(linearizable({pop_into(1, 2, {}, 0, 1)}, s));
+  CHECK(linearizable({close(0, 0, 1), pop_into(1, 2, {}, 2, 3)}, s));
+  CHECK_FALSE(linearizable({fill, close(0, 2, 3), pop_into(1, 2, {}, 4, 5)}, s));
+  // Nothing while the oldest item's push was still running: only with pop_may_miss_pending.
+  Spec missing = s;
+  missing.pop_may_miss_pending = true;
+  const History pending{try_push_range(0, {1, 2}, 2, 0, 10), try_pop_into(1, 2, {}, 5, 6)};
+  CHECK(linearizable(pending, missing));
+  CHECK(linearizable(pending, s));  // (the pop may also go before the push)
+  const History after{try_push_range(0, {1, 2}, 2, 0, 4), try_pop_into(1, 2, {}, 5, 6)};
+  CHECK_FALSE(linearizable(after, missing));
+}
+
+TEST_CASE("checker: batch items take effect one at a time inside the batch's interval",
+          "[linearizability][checker][batch]") {
+  const Spec s = spec(4, kDrop);
+  // Single operations may go between the items of a batch running at the same time...
+  CHECK(linearizable(
+      {try_push_range(0, {1, 2}, 2, 0, 10), try_pop(1, 1, 2, 3), try_pop_into(1, 4, {2}, 4, 5)},
+      s));
+  CHECK(linearizable({try_push_range(0, {1, 2}, 2, 0, 10), try_push(1, 7, true, 1, 9),
+                      try_pop_into(2, 4, {1, 7, 2}, 11, 12)},
+                     s));
+  // ...but never after the batch returned, nor before it was invoked.
+  CHECK_FALSE(linearizable({try_push_range(0, {1, 2}, 2, 0, 1), try_push(1, 7, true, 2, 3),
+                            try_pop_into(2, 4, {1, 7, 2}, 4, 5)},
+                           s));
+  CHECK_FALSE(linearizable({try_pop_into(1, 4, {1}, 0, 1), try_push_range(0, {1, 2}, 2, 2, 3)}, s));
+  // A batch pop's items come out in queue order even when it overlaps the pushes.
+  CHECK_FALSE(linearizable({try_push(0, 1, true, 0, 10), try_push(0, 2, true, 11, 20),
+                            try_pop_into(1, 2, {2, 1}, 5, 25)},
+                           s));
+}
+
+TEST_CASE("checker: push_range applies the policy to the items that do not fit",
+          "[linearizability][checker][batch][policy]") {
+  for (const Evictions ev : {Evictions::atomic, Evictions::stepwise}) {
+    INFO((ev == Evictions::atomic ? "atomic" : "stepwise"));
+    const Spec evict = spec(2, kEvict, ev);
+    // Drop oldest: every item queued, each evicting the oldest, the batch's own too.
+    CHECK(linearizable({try_push(0, 9, true, 0, 1), push_range(0, {1, 2}, 2, 2, 3, {9}),
+                        try_pop_into(0, 4, {1, 2}, 4, 5)},
+                       evict));
+    CHECK(linearizable(
+        {push_range(0, {1, 2, 3, 4, 5}, 5, 0, 1, {1, 2, 3}), try_pop_into(0, 4, {4, 5}, 2, 3)},
+        evict));
+    // Wrong victims, a missing or an extra eviction, a victim out of order.
+    CHECK_FALSE(linearizable({push_range(0, {1, 2, 3}, 3, 0, 1, {2})}, evict));
+    CHECK_FALSE(linearizable({push_range(0, {1, 2, 3}, 3, 0, 1, {})}, evict));
+    CHECK_FALSE(linearizable({push_range(0, {1, 2, 3}, 3, 0, 1, {1, 2})}, evict));
+    CHECK_FALSE(linearizable({push_range(0, {1, 2, 3, 4}, 4, 0, 1, {2, 1})}, evict));
+    // Not all queued: only after close.
+    CHECK_FALSE(linearizable({push_range(0, {1, 2, 3}, 2, 0, 1)}, evict));
+    CHECK(linearizable({push_range(0, {1, 2, 3}, 2, 0, 10), close(1, 2, 3)}, evict));
+    CHECK(linearizable({close(1, 0, 1), push_range(0, {1, 2, 3}, 0, 2, 3)}, evict));
+
+    // Drop newest and time out: what fits is queued, the rest refused, nothing evicted.
+    for (const WhenFull wf : {kDrop, kTimeOut}) {
+      const Spec refuse = spec(2, wf, ev);
+      CHECK(linearizable({push_range(0, {1, 2, 3}, 2, 0, 1), try_pop_into(0, 4, {1, 2}, 2, 3)},
+                         refuse));
+      CHECK_FALSE(linearizable({push_range(0, {1, 2, 3}, 3, 0, 1, {1})}, refuse));
+      CHECK_FALSE(linearizable({push_range(0, {1, 2, 3}, 2, 0, 1, {1})}, refuse));
+      CHECK_FALSE(linearizable({push_range(0, {1, 2, 3}, 1, 0, 1)}, refuse));
+      // A pop running alongside frees room: more may be queued.
+      CHECK(linearizable({try_push(0, 9, true, 0, 1), push_range(0, {1, 2}, 2, 2, 9),
+                          try_pop(1, 9, 3, 4), try_pop_into(0, 4, {1, 2}, 10, 11)},
+                         refuse));
+    }
+  }
+}
+
+// Recorded histories mixing batches with single calls: a third of the push and pop calls
+// are batches (pushes of 1 to capacity + 2 items, pops of at most 1 to capacity + 1).
+
+namespace {
+
+constexpr unsigned kBatchPercent = 35;
+
+template <class Q>
+void check_batch_histories(PlanShape shape, std::initializer_list<std::size_t> thread_counts,
+                           const Spec& spec, std::function<void(bq::QueueConfig&)> configure,
+                           std::uint64_t seed) {
+  shape.batch_percent = kBatchPercent;
+  for (std::size_t threads : thread_counts) {
+    std::string failure;
+    shape.threads = threads;
+    const auto violations =
+        count_violations<Q>(shape, rounds(150), spec, configure, seed + threads, failure);
+    INFO(threads << " threads: " << violations << " histories not linearizable; first:\n"
+                 << failure);
+    CHECK(violations == 0);
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("BoundedQueue histories with batch operations are linearizable",
+                   "[linearizability][stress][policy][batch]", DropOldestCase, DropNewestCase,
+                   BlockCase, BlockThenDropOldestCase, DynamicDropNewestCase) {
+  using Q = Subject<typename TestType::policy>;
+  const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 44;
+  check_batch_histories<Q>(PlanShape{}, {2U, 3U, 4U}, documented(TestType::when_full),
+                           TestType::configure, seed);
+}
+
+#ifdef BQ_LIN_HAVE_CORE
+TEMPLATE_TEST_CASE("Spsc BoundedQueue histories with batch operations are linearizable",
+                   "[linearizability][stress][spsc][batch]", DropOldestCase, DropNewestCase,
+                   BlockCase) {
+  using Policy = typename TestType::policy;
+  using Q = bq::BoundedQueue<int, Policy, bq::Spsc>;
+  const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 9;
+  PlanShape shape;
+  shape.spsc = true;
+  shape.force_push = bq::detail::policy_may_evict<Policy>();
+  check_batch_histories<Q>(shape, {2U, 3U}, documented_spsc<Policy>(TestType::when_full),
+                           TestType::configure, seed);
+}
+
+namespace {
+
+enum class BatchFault {
+  reverse_pops,   // now and then a batch pop hands out its items newest first
+  skip_first,     // now and then a batch push queues its items but the first
+  overfull_pops,  // now and then a batch pop takes one item more than asked for
+};
+
+/// A BoundedQueue whose batch calls misbehave now and then (single calls are untouched).
+template <class Policy, BatchFault kFault>
+class BrokenBatchQueue : public bq::BoundedQueue<int, Policy> {
+  using Base = bq::BoundedQueue<int, Policy>;
+  using Sink = std::back_insert_iterator<std::vector<int>>;
+
+ public:
+  using Base::Base;
+
+  template <class R>
+  std::size_t try_push_range(R&& range) {
+    return push_batch(range, [this](std::vector<int>&& v) { return Base::try_push_range(v); });
+  }
+  template <class R>
+  std::size_t push_range(R&& range) {
+    return push_batch(range, [this](std::vector<int>&& v) { return Base::push_range(v); });
+  }
+  template <class Out>
+  std::size_t try_pop_into(Out out, std::size_t max) {
+    return pop_batch(out, max,
+                     [&, this](Sink o, std::size_t m) { return Base::try_pop_into(o, m); });
+  }
+  template <class Out>
+  std::size_t pop_into(Out out, std::size_t max) {
+    return pop_batch(out, max, [&, this](Sink o, std::size_t m) { return Base::pop_into(o, m); });
+  }
+  template <class Out, class D>
+  std::size_t pop_into_for(Out out, std::size_t max, D d) {
+    return pop_batch(out, max,
+                     [&, this](Sink o, std::size_t m) { return Base::pop_into_for(o, m, d); });
+  }
+  template <class Out, class TP>
+  std::size_t pop_into_until(Out out, std::size_t max, TP tp) {
+    return pop_batch(out, max,
+                     [&, this](Sink o, std::size_t m) { return Base::pop_into_until(o, m, tp); });
+  }
+
+  std::size_t faults() const { return faults_.load(); }
+
+ private:
+  bool tick() {
+    if (calls_.fetch_add(1) % 3 != 2) return false;
+    faults_.fetch_add(1);
+    return true;
+  }
+
+  template <class R, class Push>
+  std::size_t push_batch(const R& range, Push push) {
+    std::vector<int> items(std::begin(range), std::end(range));
+    if (kFault != BatchFault::skip_first || items.size() < 2 || !tick()) {
+      return push(std::move(items));
+    }
+    // Queues items[1..] and reports them as the prefix of that length.
+    items.erase(items.begin());
+    return push(std::move(items));
+  }
+
+  template <class Out, class Pop>
+  std::size_t pop_batch(Out out, std::size_t max, Pop pop) {
+    std::vector<int> got;
+    const bool fault = kFault != BatchFault::skip_first && tick();
+    const std::size_t asked = fault && kFault == BatchFault::overfull_pops ? max + 1 : max;
+    const std::size_t n = pop(std::back_inserter(got), asked);
+    if (fault && kFault == BatchFault::reverse_pops) std::reverse(got.begin(), got.end());
+    for (int v : got) *out++ = v;
+    return n;
+  }
+
+  std::atomic<std::size_t> calls_{0};
+  std::atomic<std::size_t> faults_{0};
+};
+
+template <BatchFault kFault>
+void require_batch_fault_caught(const char* what) {
+  PlanShape shape;
+  shape.batch_percent = 60;
+  shape.force_push = false;
+  require_caught<BrokenBatchQueue<bq::DropNewest, kFault>>(what, shape, documented(kDrop), {}, 123);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "checker catches batch pops out of order, batch pushes of a non-prefix, and batch "
+    "pops of more than max",
+    "[linearizability][checker][batch]") {
+  require_batch_fault_caught<BatchFault::reverse_pops>("reverse_pops");
+  require_batch_fault_caught<BatchFault::skip_first>("skip_first");
+  require_batch_fault_caught<BatchFault::overfull_pops>("overfull_pops");
+}
+#endif

@@ -39,6 +39,27 @@
 // holds something, provided the oldest entry's push had not returned when the pop was
 // invoked: a queue whose pop gives up on a position still being written, after a bounded
 // wait, gives exactly that answer (and only it) even when newer pushes have returned.
+//
+// Batch operations (try_push_range, push_range, the pop_into family) are checked as a
+// sequence of single-item steps, each at its own instant inside the batch's interval, in
+// the batch's order, with other operations free to run between them:
+//  * a batch push that queued `count` of its `values` is `count` item steps (the i-th queues
+//    values[i]: so only a prefix, in order), then a rest step. An item step needs an open
+//    queue with room; a push_range item step under evict_oldest that finds it full evicts the
+//    oldest in the same instant when evictions are atomic (the next of Op::evicted, in order),
+//    while stepwise its evictions are steps of their own, in order, interleaved with its
+//    item steps, all before its last item step. The rest step checks what the call reported for the
+//    items not queued: none, or refused because the queue was closed (evict_oldest) or full or
+//    closed (the others, and try_push_range, which never evicts).
+//  * a batch pop that returned items is one step per item, oldest first (the i-th pops
+//    items[i], which must be at the front then), and at most `max` of them; one that
+//    returned none is one step with the answer of try_pop (try_pop_into, the timed ones) or
+//    pop (pop_into) returning nothing.
+// This is weaker than what the rings give (a batch pop claims its items with one CAS; a
+// batch push claims what fits with one), so every correct queue passes; it still catches a
+// batch that delivers items out of order, queues a non-prefix, pops more than asked, invents
+// or loses items, or refuses items while there was room. A batch whose item's construction
+// threw is not modelled (check() gives up on such a history).
 #pragma once
 
 #include <algorithm>
@@ -60,13 +81,20 @@ namespace bq::lin {
 
 /// What kind of call an operation was, as far as the sequential specification cares.
 enum class OpKind : std::uint8_t {
-  push,        ///< push, emplace, push_for, push_until: applies the policy when full.
-  try_push,    ///< try_push, try_emplace: never evicts; `ok` is false when full or closed.
-  force_push,  ///< force_push: evicts the oldest when full, whatever the policy.
-  pop,         ///< pop(): returns nullopt only when the queue is closed and empty.
-  try_pop,     ///< try_pop, pop_for, pop_until: returns nullopt when the queue is empty.
-  close,       ///< close(): idempotent.
+  push,            ///< push, emplace, push_for, push_until: applies the policy when full.
+  try_push,        ///< try_push, try_emplace: never evicts; `ok` is false when full or closed.
+  force_push,      ///< force_push: evicts the oldest when full, whatever the policy.
+  pop,             ///< pop(): returns nullopt only when the queue is closed and empty.
+  try_pop,         ///< try_pop, pop_for, pop_until: returns nullopt when the queue is empty.
+  close,           ///< close(): idempotent.
+  try_push_range,  ///< try_push_range: queues a prefix of `values` that fits; never evicts.
+  push_range,      ///< push_range: applies the policy item by item to what does not fit.
+  try_pop_into,    ///< try_pop_into, pop_into_for, pop_into_until: up to `max` items, or none.
+  pop_into,        ///< pop_into: up to `max` items; none only when closed and empty.
 };
+
+/// Whether `kind` is a batch push or pop.
+inline constexpr bool is_batch(OpKind kind) noexcept { return kind >= OpKind::try_push_range; }
 
 /// One completed operation of a history.
 struct Op {
@@ -80,8 +108,12 @@ struct Op {
   bool threw = false;         ///< push kinds: the item's construction in the queue threw (then
                               ///< `result` and `ok` mean nothing; `evicted` still counts).
   std::optional<int> popped;  ///< pop, try_pop: what the call returned.
-  std::vector<int> evicted;   ///< push: items given to the eviction handler during the call;
-                              ///< force_push: the returned `.evicted`.
+  std::vector<int> evicted;   ///< push, push_range: items given to the eviction handler during
+                              ///< the call; force_push: the returned `.evicted`.
+  std::vector<int> values;    ///< Batch pushes: the items offered, in order (unique).
+  std::size_t count = 0;      ///< Batch pushes: what the call returned (items queued).
+  std::size_t max = 0;        ///< Batch pops: the most items asked for.
+  std::vector<int> items;     ///< Batch pops: the items returned, in order.
   std::string label;          ///< The call as written, for messages ("push_for(0ms)").
 };
 
@@ -158,6 +190,23 @@ inline std::string describe(const Op& op) {
       }
       break;
     case OpKind::close: out << "close()"; break;
+    case OpKind::try_push_range:
+    case OpKind::push_range:
+      out << (op.label.empty() ? (op.kind == OpKind::push_range ? "push_range" : "try_push_range")
+                               : op.label)
+          << "([";
+      for (std::size_t i = 0; i < op.values.size(); ++i) out << (i ? "," : "") << op.values[i];
+      out << "]) -> " << (op.threw ? std::string("threw") : std::to_string(op.count));
+      print_evicted();
+      break;
+    case OpKind::try_pop_into:
+    case OpKind::pop_into:
+      out << (op.label.empty() ? (op.kind == OpKind::pop_into ? "pop_into" : "try_pop_into")
+                               : op.label)
+          << "(max " << op.max << ") -> [";
+      for (std::size_t i = 0; i < op.items.size(); ++i) out << (i ? "," : "") << op.items[i];
+      out << ']';
+      break;
   }
   out << " @" << op.invoke << ".." << op.response;
   return out.str();
@@ -197,14 +246,18 @@ struct Entry {
 struct QueueState {
   std::vector<Entry> items;
   bool closed = false;
+  /// Per push_range (Step::batch): how many of its Op::evicted it has evicted so far.
+  std::vector<std::size_t> batch_evicted;
 
   friend bool operator==(const QueueState&, const QueueState&) = default;
 };
 
 /// One indivisible step of the sequential specification. Most operations are one step;
 /// under Evictions::stepwise a push that evicted k items is k `evict` steps and a `finish`;
-/// a push that threw ends with a `settle` step (see apply()).
-enum class StepKind : std::uint8_t { whole, evict, finish, settle };
+/// a push that threw ends with a `settle` step (see apply()). A batch operation is `item`
+/// steps (one per item queued or popped) and, for pushes or a pop that returned nothing, a
+/// `rest` step (see the file comment).
+enum class StepKind : std::uint8_t { whole, evict, finish, settle, item, rest };
 
 struct Step {
   const Op* op = nullptr;
@@ -213,7 +266,11 @@ struct Step {
   int after = -1;   ///< Index of the step that must be placed before this one, or -1.
   std::uint64_t invoke = 0;
   std::uint64_t response = 0;
-  int hole = 0;  ///< A push that threw: the name of its hole (unique in the history).
+  int hole = 0;           ///< A push that threw: the name of its hole (unique in the history).
+  int batch = -1;         ///< push_range: its index in QueueState::batch_evicted.
+  int chain = 0;          ///< Steps of one op are ordered within a chain (evictions of a
+                          ///< push_range are chain 1, its items chain 0).
+  std::size_t index = 0;  ///< item: which item of the batch (its value is in `evicted`).
 };
 
 /// Whether `op` is a push that evicts the oldest item when it finds the queue full.
@@ -247,6 +304,71 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state, bool ch
   const auto pop_front = [&] { items.erase(items.begin()); };
   const auto front_is = [&](int v) { return !items.empty() && items.front().is_item(v); };
 
+  if (step.kind == StepKind::item) {
+    const int value = step.evicted;
+    switch (op.kind) {
+      case OpKind::try_push_range:
+        if (state.closed || full) return false;
+        items.push_back({value, false, op.response});
+        return true;
+      case OpKind::push_range:
+        if (state.closed) return false;
+        // Stepwise, every eviction makes room for one of the batch's items: all are done
+        // before its last item is queued.
+        if (spec.evictions == Evictions::stepwise && step.index + 1 == op.count &&
+            state.batch_evicted[static_cast<std::size_t>(step.batch)] != op.evicted.size()) {
+          return false;
+        }
+        if (full) {
+          // Only an atomic eviction makes room in the same instant (stepwise, it is a step
+          // of its own before this one).
+          if (spec.when_full != WhenFull::evict_oldest || spec.evictions != Evictions::atomic) {
+            return false;
+          }
+          std::size_t& done = state.batch_evicted[static_cast<std::size_t>(step.batch)];
+          if (done >= op.evicted.size() || !front_is(op.evicted[done])) return false;
+          pop_front();
+          ++done;
+        }
+        items.push_back({value, false, op.response});
+        return true;
+      case OpKind::try_pop_into:
+      case OpKind::pop_into:
+        if (step.index >= op.max || !front_is(value)) return false;
+        pop_front();
+        return true;
+      default: return false;
+    }
+  }
+  if (step.kind == StepKind::rest) {
+    switch (op.kind) {
+      case OpKind::try_push_range:
+      case OpKind::push_range: {
+        if (op.count > op.values.size()) return false;
+        if (op.kind == OpKind::try_push_range && !op.evicted.empty()) return false;
+        if (op.kind == OpKind::push_range &&
+            state.batch_evicted[static_cast<std::size_t>(step.batch)] != op.evicted.size()) {
+          return false;
+        }
+        if (op.count == op.values.size()) return true;
+        // The items not queued were refused: after close, or (not evicting) when full.
+        if (op.kind == OpKind::push_range && spec.when_full == WhenFull::evict_oldest) {
+          return state.closed;
+        }
+        return state.closed || full;
+      }
+      case OpKind::try_pop_into:
+      case OpKind::pop_into:
+        // Returned nothing: as try_pop or pop returning nullopt (max 0: always).
+        if (!op.items.empty()) return false;
+        if (op.max == 0 || (items.empty() && (op.kind == OpKind::try_pop_into || state.closed))) {
+          return true;
+        }
+        return !items.empty() && op.kind == OpKind::try_pop_into && spec.pop_may_miss_pending &&
+               items.front().pushed_by > op.invoke;
+      default: return false;
+    }
+  }
   if (step.kind == StepKind::settle) {
     // Before its push returns, a hole that is still the newest position may be given back
     // (no later push claimed one: the ring moves its tail back), or it stays.
@@ -256,8 +378,10 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state, bool ch
     return true;
   }
   if (step.kind == StepKind::evict) {
+    if (op.kind == OpKind::push_range && spec.when_full != WhenFull::evict_oldest) return false;
     if (!front_is(step.evicted)) return false;
     if ((spec.evict_needs_full && !full) || (spec.evict_needs_open && state.closed)) return false;
+    if (op.kind == OpKind::push_range) ++state.batch_evicted[static_cast<std::size_t>(step.batch)];
     pop_front();
     return true;
   }
@@ -328,6 +452,7 @@ inline bool apply(const Spec& spec, const Step& step, QueueState& state, bool ch
       pop_front();
       return true;
     case OpKind::close: state.closed = true; return true;
+    default: return false;  // batch operations have only item, evict and rest steps
   }
   return false;
 }
@@ -361,6 +486,7 @@ struct Configuration {
 struct ConfigurationHash {
   std::size_t operator()(const Configuration& c) const noexcept {
     std::size_t h = c.placed.hash() ^ (c.state.closed ? 0x5bd1e995U : 0U);
+    for (std::size_t n : c.state.batch_evicted) h = (h ^ n) * 0x100000001B3ULL;
     for (const Entry& e : c.state.items) {
       const auto v = static_cast<std::size_t>(static_cast<unsigned>(e.value)) * 2 + e.hole;
       h = (h ^ v) * 0x100000001B3ULL;
@@ -372,18 +498,18 @@ struct ConfigurationHash {
 /// Depth-first search over configurations (see the file comment).
 class Search {
  public:
-  Search(const Spec& spec, std::vector<Step> steps, std::size_t budget)
-      : spec_(spec), steps_(std::move(steps)), budget_(budget) {
+  Search(const Spec& spec, std::vector<Step> steps, std::size_t budget, std::size_t batches = 0)
+      : spec_(spec), steps_(std::move(steps)), budget_(budget), batches_(batches) {
     std::stable_sort(steps_.begin(), steps_.end(), [](const Step& a, const Step& b) {
       return a.invoke != b.invoke ? a.invoke < b.invoke : a.kind < b.kind;
     });
     // Re-link `after` to the sorted positions: the steps of one push share an interval and
     // keep their relative order (evict steps in eviction order, then finish or whole, then
-    // settle).
+    // settle; a batch's item steps in item order, then its rest step), each chain apart.
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       steps_[i].after = -1;
       for (std::size_t j = i; j-- > 0;) {
-        if (steps_[j].op == steps_[i].op) {
+        if (steps_[j].op == steps_[i].op && steps_[j].chain == steps_[i].chain) {
           steps_[i].after = static_cast<int>(j);
           break;
         }
@@ -394,6 +520,7 @@ class Search {
   CheckResult run() {
     CheckResult result;
     Configuration start;
+    start.state.batch_evicted.resize(batches_);
     const bool found = dfs(start, 0);
     result.configurations = seen_.size();
     if (found) {
@@ -425,6 +552,8 @@ class Search {
       if (step.kind == StepKind::evict) out << "  [evict " << step.evicted << ']';
       if (step.kind == StepKind::finish) out << "  [queue the item]";
       if (step.kind == StepKind::settle) out << "  [gives its hole back]";
+      if (step.kind == StepKind::item) out << "  [item " << step.evicted << ']';
+      if (step.kind == StepKind::rest) out << "  [the rest]";
       if (step.kind != StepKind::settle && p.choice) out << "  [leaves a hole]";
       out << '\n';
     }
@@ -462,7 +591,9 @@ class Search {
       case StepKind::whole:
       case StepKind::finish: return true;
       case StepKind::settle: return has_hole(state, step.hole);
-      case StepKind::evict: return false;
+      case StepKind::evict:
+      case StepKind::item:
+      case StepKind::rest: return false;
     }
     return false;
   }
@@ -473,8 +604,13 @@ class Search {
   bool passes_holes(const Step& step, const QueueState& state) const noexcept {
     if (step.kind == StepKind::settle) return false;
     const OpKind kind = step.op->kind;
-    if (kind == OpKind::pop || kind == OpKind::try_pop) return true;
-    return evicts_when_full(spec_, *step.op) && state.items.size() >= spec_.capacity;
+    if (kind == OpKind::pop || kind == OpKind::try_pop || kind == OpKind::pop_into ||
+        kind == OpKind::try_pop_into) {
+      return true;
+    }
+    const bool evicting = evicts_when_full(spec_, *step.op) ||
+                          (kind == OpKind::push_range && spec_.when_full == WhenFull::evict_oldest);
+    return evicting && state.items.size() >= spec_.capacity;
   }
 
   bool dfs(Configuration& config, std::size_t depth) {
@@ -543,6 +679,7 @@ class Search {
   Spec spec_;
   std::vector<Step> steps_;
   std::size_t budget_;
+  std::size_t batches_;
   std::unordered_set<Configuration, ConfigurationHash> seen_;
   std::vector<Placed> order_;
   std::vector<Placed> deepest_order_;
@@ -559,9 +696,45 @@ class Search {
 inline CheckResult check(const History& history, const Spec& spec, std::size_t budget = 2'000'000) {
   std::vector<detail::Step> steps;
   steps.reserve(history.size() + 8);
+  int batches = 0;
   for (std::size_t i = 0; i < history.size(); ++i) {
     const Op& op = history[i];
     const int hole = static_cast<int>(i);  // names the hole a push that threw may leave
+    if (is_batch(op.kind)) {
+      if (op.threw) {
+        CheckResult result;
+        result.verdict = Verdict::gave_up;
+        result.message = "a batch whose item's construction threw: not modelled\n" + describe(op);
+        return result;
+      }
+      using detail::StepKind;
+      const bool pushes = op.kind == OpKind::try_push_range || op.kind == OpKind::push_range;
+      const int batch = op.kind == OpKind::push_range ? batches++ : -1;
+      const auto add = [&](StepKind kind, int value, int chain, std::size_t index) {
+        detail::Step step{&op, kind, value, -1, op.invoke, op.response, hole};
+        step.batch = batch;
+        step.chain = chain;
+        step.index = index;
+        steps.push_back(step);
+      };
+      if (op.kind == OpKind::push_range && spec.evictions == Evictions::stepwise) {
+        for (std::size_t k = 0; k < op.evicted.size(); ++k) {
+          add(StepKind::evict, op.evicted[k], 1, k);
+        }
+      }
+      if (pushes) {
+        // (A count larger than the batch is refused by the rest step.)
+        const std::size_t queued = std::min(op.count, op.values.size());
+        for (std::size_t k = 0; k < queued; ++k) add(StepKind::item, op.values[k], 0, k);
+        add(StepKind::rest, 0, 0, queued);
+      } else {
+        for (std::size_t k = 0; k < op.items.size(); ++k) {
+          add(StepKind::item, op.items[k], 0, k);
+        }
+        if (op.items.empty()) add(StepKind::rest, 0, 0, 0);
+      }
+      continue;
+    }
     const bool evicting = op.kind == OpKind::push || op.kind == OpKind::force_push;
     if (spec.evictions == Evictions::stepwise && evicting && !op.evicted.empty()) {
       for (int item : op.evicted) {
@@ -581,7 +754,7 @@ inline CheckResult check(const History& history, const Spec& spec, std::size_t b
     result.message = "history too long for the checker";
     return result;
   }
-  return detail::Search(spec, std::move(steps), budget).run();
+  return detail::Search(spec, std::move(steps), budget, static_cast<std::size_t>(batches)).run();
 }
 
 }  // namespace bq::lin

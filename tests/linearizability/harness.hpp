@@ -11,6 +11,11 @@
 // or emplace-construction throws, so the push throws from inside the queue (after claiming
 // its slot, and after evicting, if it evicts). The history records such a call as a push
 // that threw, with what the eviction handler got during it.
+//
+// A plan may also have batch calls (PlanShape::batch_percent): a batch push offers 1 to
+// capacity + 2 items of its own (batch_values()), a batch pop asks for at most 1 to
+// capacity + 1. Their items never fail. Queues without batch calls (has_batches) never get
+// such a plan.
 #pragma once
 
 #include <atomic>
@@ -21,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,6 +63,15 @@ enum class Call : std::uint8_t {
   pop_until_past,     // pop_until(now - 1s)
   pop_until_short,    // pop_until(now + 200us)
   close,              // close()
+  // Batches (Plan::sizes gives the number of items offered, or the most asked for):
+  try_push_range,        // try_push_range(vector&&)
+  push_range,            // push_range(const vector&): the policy, as push()
+  try_pop_into,          // try_pop_into(back_inserter, max)
+  pop_into,              // pop_into: waits until an item or closed (only when a close is planned)
+  pop_into_for_zero,     // pop_into_for(.., 0ms)
+  pop_into_for_short,    // pop_into_for(.., 200us)
+  pop_into_until_past,   // pop_into_until(.., now - 1s)
+  pop_into_until_short,  // pop_into_until(.., now + 200us)
 };
 
 inline constexpr bool is_push(Call c) noexcept { return c <= Call::force_push; }
@@ -140,6 +155,14 @@ inline const char* label(Call call) noexcept {
     case Call::pop_until_past: return "pop_until(past)";
     case Call::pop_until_short: return "pop_until(+200us)";
     case Call::close: return "close";
+    case Call::try_push_range: return "try_push_range";
+    case Call::push_range: return "push_range";
+    case Call::try_pop_into: return "try_pop_into";
+    case Call::pop_into: return "pop_into";
+    case Call::pop_into_for_zero: return "pop_into_for(0)";
+    case Call::pop_into_for_short: return "pop_into_for(200us)";
+    case Call::pop_into_until_past: return "pop_into_until(past)";
+    case Call::pop_into_until_short: return "pop_into_until(+200us)";
   }
   return "?";
 }
@@ -154,10 +177,17 @@ struct Plan {
   /// Per thread, per call: whether a push's item fails (throws when copied, moved or
   /// emplaced). Empty, or shorter than a script: no failing items there.
   std::vector<std::vector<bool>> failing;
+  /// Per thread, per call: for a batch call, how many items it offers or asks for at most.
+  /// Empty, or shorter than a script: 0 there.
+  std::vector<std::vector<unsigned>> sizes;
 
   /// Returns whether call `i` of thread `t` pushes a failing item.
   [[nodiscard]] bool fails(std::size_t t, std::size_t i) const noexcept {
     return t < failing.size() && i < failing[t].size() && failing[t][i];
+  }
+  /// Returns the batch size of call `i` of thread `t`.
+  [[nodiscard]] std::size_t size(std::size_t t, std::size_t i) const noexcept {
+    return t < sizes.size() && i < sizes[t].size() ? sizes[t][i] : 0;
   }
 };
 
@@ -171,6 +201,8 @@ struct PlanShape {
   bool force_push = true;  ///< Whether force_push may appear.
   /// Percent of push calls whose item fails (needs a queue of FallibleItem); 0: none.
   unsigned failing_percent = 0;
+  /// Percent of push and pop calls that are batches (never failing ones); 0: none.
+  unsigned batch_percent = 0;
 };
 
 /// Returns a random plan of the given shape. A blocking pop() appears only in a round where
@@ -202,13 +234,23 @@ Plan random_plan(const PlanShape& shape, Rng& rng) {
   static constexpr Call kPops[] = {Call::try_pop,          Call::pop_for_zero,
                                    Call::pop_for_negative, Call::pop_for_short,
                                    Call::pop_until_past,   Call::pop_until_short};
+  static constexpr Call kBatchPops[] = {Call::try_pop_into, Call::pop_into_for_zero,
+                                        Call::pop_into_for_short, Call::pop_into_until_past,
+                                        Call::pop_into_until_short};
+  // A batch is drawn only when batch_percent > 0, so plans without batches stay as they were.
+  const auto batch = [&] { return shape.batch_percent > 0 && pick(0, 99) < shape.batch_percent; };
   const auto random_push = [&] {
+    if (batch()) return pick(0, 1) == 0 ? Call::try_push_range : Call::push_range;
     for (;;) {
       const Call c = kPushes[pick(0, std::size(kPushes) - 1)];
       if (c != Call::force_push || shape.force_push) return c;
     }
   };
   const auto random_pop = [&](bool may_block) {
+    if (batch()) {
+      if (may_block && pick(0, 4) == 0) return Call::pop_into;
+      return kBatchPops[pick(0, std::size(kBatchPops) - 1)];
+    }
     if (may_block && pick(0, 4) == 0) return Call::pop;
     return kPops[pick(0, std::size(kPops) - 1)];
   };
@@ -254,6 +296,17 @@ Plan random_plan(const PlanShape& shape, Rng& rng) {
       }
     }
   }
+  // Batch sizes: pushes 1 to capacity + 2 items (so some overflow even an empty queue),
+  // pops at most 1 to capacity + 1.
+  if (shape.batch_percent > 0) {
+    plan.sizes.resize(shape.threads);
+    for (std::size_t t = 0; t < shape.threads; ++t) {
+      for (Call call : plan.scripts[t]) {
+        const bool pushes = call == Call::try_push_range || call == Call::push_range;
+        plan.sizes[t].push_back(static_cast<unsigned>(pick(1, plan.capacity + (pushes ? 2 : 1))));
+      }
+    }
+  }
   return plan;
 }
 
@@ -266,6 +319,8 @@ inline std::string describe(const Plan& plan) {
     text += "  t" + std::to_string(t) + ":";
     for (std::size_t i = 0; i < plan.scripts[t].size(); ++i) {
       text += std::string(" ") + label(plan.scripts[t][i]) + (plan.fails(t, i) ? "[fails]" : "");
+      if (plan.scripts[t][i] >= Call::try_push_range)
+        text += "[" + std::to_string(plan.size(t, i)) + "]";
     }
     text += '\n';
   }
@@ -300,10 +355,27 @@ auto recording_handler() {
 template <class Q>
 inline constexpr bool supports_force_push = true;
 
+/// The items a batch push of call `value` offers: distinct from every single item (those are
+/// below 10000) and from those of any other call.
+inline std::vector<int> batch_values(int value, std::size_t size) {
+  std::vector<int> values;
+  for (std::size_t j = 0; j < size; ++j) values.push_back(10000 + value * 16 + static_cast<int>(j));
+  return values;
+}
+
+/// Whether Q has the batch calls (plans for a queue without them must not ask for batches).
+template <class Q>
+inline constexpr bool has_batches = requires(Q& q, std::vector<typename Q::value_type>& v) {
+  q.try_push_range(v);
+  q.push_range(v);
+  q.try_pop_into(std::back_inserter(v), std::size_t{1});
+};
+
 /// Runs `call` on `q` with item `value` (an item that fails if `fails`), filling in the
 /// outputs of `op`. A push whose item's construction throws is recorded with `threw` set.
+/// A batch offers `size` items (batch_values(value, size)) or asks for at most `size`.
 template <class Q>
-void run_call(Q& q, Call call, int value, Op& op, bool fails = false) {
+void run_call(Q& q, Call call, int value, Op& op, bool fails = false, std::size_t size = 0) {
   using namespace std::chrono_literals;
   using clock = std::chrono::steady_clock;
   using T = typename Q::value_type;
@@ -315,6 +387,22 @@ void run_call(Q& q, Call call, int value, Op& op, bool fails = false) {
   };
   op.label = label(call);
   op.value = value;
+  std::vector<T> batch;
+  std::vector<T> out;
+  if (call == Call::try_push_range || call == Call::push_range) {
+    op.values = batch_values(value, size);
+    for (int v : op.values) batch.push_back(I::make(v, false));
+  }
+  out.reserve(size);
+  const auto record_popped = [&](std::size_t n) {
+    op.max = size;
+    op.items.clear();
+    for (const T& got : out) op.items.push_back(I::value(got));
+    // A count that is not what it wrote: recorded as an item never pushed, so the history
+    // fails the check.
+    if (n != out.size()) op.items.push_back(-1);
+  };
+  (void)record_popped;  // (unused for a queue without batches)
   detail::eviction_sink = &op;
   try {
     switch (call) {
@@ -415,6 +503,44 @@ void run_call(Q& q, Call call, int value, Op& op, bool fails = false) {
         op.kind = OpKind::close;
         q.close();
         break;
+      default: break;
+    }
+    if constexpr (has_batches<Q>) {
+      switch (call) {
+        case Call::try_push_range:
+          op.kind = OpKind::try_push_range;
+          op.count = q.try_push_range(std::move(batch));
+          break;
+        case Call::push_range:
+          op.kind = OpKind::push_range;
+          op.count = q.push_range(batch);
+          break;
+        case Call::try_pop_into:
+          op.kind = OpKind::try_pop_into;
+          record_popped(q.try_pop_into(std::back_inserter(out), size));
+          break;
+        case Call::pop_into:
+          op.kind = OpKind::pop_into;
+          record_popped(q.pop_into(std::back_inserter(out), size));
+          break;
+        case Call::pop_into_for_zero:
+          op.kind = OpKind::try_pop_into;
+          record_popped(q.pop_into_for(std::back_inserter(out), size, 0ms));
+          break;
+        case Call::pop_into_for_short:
+          op.kind = OpKind::try_pop_into;
+          record_popped(q.pop_into_for(std::back_inserter(out), size, 200us));
+          break;
+        case Call::pop_into_until_past:
+          op.kind = OpKind::try_pop_into;
+          record_popped(q.pop_into_until(std::back_inserter(out), size, clock::now() - 1s));
+          break;
+        case Call::pop_into_until_short:
+          op.kind = OpKind::try_pop_into;
+          record_popped(q.pop_into_until(std::back_inserter(out), size, clock::now() + 200us));
+          break;
+        default: break;
+      }
     }
   } catch (const ItemConstructionFailed&) {
     op.threw = true;  // op.kind was set before the call; op.evicted has what the handler got
@@ -507,7 +633,7 @@ class Recorder {
         op.thread = static_cast<int>(t);
         const int value = static_cast<int>(t) * 100 + static_cast<int>(i) + 1;
         op.invoke = clock_.fetch_add(1);
-        run_call(*queue_, script[i], value, op, plan_->fails(t, i));
+        run_call(*queue_, script[i], value, op, plan_->fails(t, i), plan_->size(t, i));
         op.response = clock_.fetch_add(1);
         ops.push_back(std::move(op));
       }
