@@ -34,7 +34,9 @@ struct Driver {
   std::vector<bq::MonitorEvent> step(const bq::QueueMetrics& m) {
     now += 1s;
     std::vector<bq::MonitorEvent> events;
-    tracker.observe(m, now, Wall(now.time_since_epoch()), events);
+    // duration_cast: system_clock counts microseconds in libc++, nanoseconds in libstdc++.
+    tracker.observe(
+        m, now, Wall(std::chrono::duration_cast<Wall::duration>(now.time_since_epoch())), events);
     return events;
   }
 };
