@@ -149,7 +149,8 @@ RunResult run_overload(Queue& q, int producers, std::uint64_t per_producer,
   std::atomic<bool> consumer_done{false};
   std::atomic<std::uint64_t> accepted{0}, refused{0};
   std::atomic<bool> fifo_ok{true};
-  bq_test::RoundBarrier start(producers + 2);  // The threads and this one.
+  // The threads and this one.
+  bq_test::RoundBarrier start(static_cast<std::size_t>(producers) + 2);
   std::vector<std::thread> threads;
   threads.reserve(static_cast<std::size_t>(producers) + 1);
   for (int p = 0; p < producers; ++p) {
