@@ -8,6 +8,14 @@
 namespace bq_bench {
 namespace {
 
+/// The batch rows' range over [first, last): what push_range and try_push_range take.
+struct Items {
+  const std::uint64_t* first;
+  const std::uint64_t* last;
+  const std::uint64_t* begin() const { return first; }
+  const std::uint64_t* end() const { return last; }
+};
+
 template <class Policy, class Concurrency>
 class BqAdapter {
  public:
@@ -54,12 +62,6 @@ class BqAdapter {
   }
 
  private:
-  struct Items {  // a range over [first, last)
-    const std::uint64_t* first;
-    const std::uint64_t* last;
-    const std::uint64_t* begin() const { return first; }
-    const std::uint64_t* end() const { return last; }
-  };
   bq::BoundedQueue<std::uint64_t, Policy, Concurrency> queue_;
 };
 
@@ -84,12 +86,6 @@ class BqSpinBatchAdapter {
   }
 
  private:
-  struct Items {  // a range over [first, last)
-    const std::uint64_t* first;
-    const std::uint64_t* last;
-    const std::uint64_t* begin() const { return first; }
-    const std::uint64_t* end() const { return last; }
-  };
   bq::BoundedQueue<std::uint64_t, bq::DropNewest, Concurrency> queue_;
 };
 

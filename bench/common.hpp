@@ -137,6 +137,28 @@ struct Checker {
 /// 100 us and takes a metrics snapshot.
 enum class Reader { none, idle, metrics };
 
+/// What went wrong in a transfer of `total` items that should sum to `expected_sum`, as seen
+/// by the consumers (count, sum, items after a later one of the same producer) and by the
+/// queue's own counters where it has verify(); empty if nothing did.
+template <class Q>
+std::string transfer_error(Q& queue, std::uint64_t count, std::uint64_t sum,
+                           std::uint64_t out_of_order, std::uint64_t total,
+                           std::uint64_t expected_sum) {
+  if (count != total || sum != expected_sum) {
+    return "items lost or duplicated: popped " + std::to_string(count) + " items, sum " +
+           std::to_string(sum) + " (expected " + std::to_string(total) + ", " +
+           std::to_string(expected_sum) + ")";
+  }
+  if (out_of_order != 0) {
+    return std::to_string(out_of_order) + " of " + std::to_string(total) +
+           " items reached a consumer after a later item of the same producer";
+  }
+  if constexpr (requires(Q & q) { q.verify(total, std::uint64_t{0}); }) {
+    if (!queue.verify(total, 0)) return "the queue's own counters disagree";
+  }
+  return {};
+}
+
 /// `producers` threads each push kTransferItems / producers items while `consumers`
 /// threads (the benchmark thread is one of them) each pop an equal share, all blocking.
 /// Each iteration builds a fresh queue and fresh threads, plus the `reader` thread if any.
@@ -193,17 +215,7 @@ void throughput(benchmark::State& state, int producers, int consumers, Reader re
       sum += checker.sum;
       out_of_order += checker.out_of_order;
     }
-    if (count != total || sum != expected_sum) {
-      error = "items lost or duplicated: popped " + std::to_string(count) + " items, sum " +
-              std::to_string(sum) + " (expected " + std::to_string(total) + ", " +
-              std::to_string(expected_sum) + ")";
-    } else if (out_of_order != 0) {
-      error = std::to_string(out_of_order) + " of " + std::to_string(total) +
-              " items reached a consumer after a later item of the same producer";
-    }
-    if constexpr (requires(Q & q) { q.verify(total, std::uint64_t{0}); }) {
-      if (error.empty() && !queue->verify(total, 0)) error = "the queue's own counters disagree";
-    }
+    error = transfer_error(*queue, count, sum, out_of_order, total, expected_sum);
     if (!error.empty()) break;
   }
   if (!error.empty()) {
@@ -247,16 +259,8 @@ void batch_throughput(benchmark::State& state) {
       for (std::size_t i = 0; i < popped; ++i) checker.take(out[i]);
     }
     producer.join();
-    if (checker.count != total || checker.sum != expected_sum) {
-      error = "items lost or duplicated: popped " + std::to_string(checker.count) + " items, sum " +
-              std::to_string(checker.sum) + " (expected " + std::to_string(total) + ", " +
-              std::to_string(expected_sum) + ")";
-    } else if (checker.out_of_order != 0) {
-      error = std::to_string(checker.out_of_order) + " items arrived after a later item";
-    }
-    if constexpr (requires(Q & q) { q.verify(total, std::uint64_t{0}); }) {
-      if (error.empty() && !queue->verify(total, 0)) error = "the queue's own counters disagree";
-    }
+    error = transfer_error(*queue, checker.count, checker.sum, checker.out_of_order, total,
+                           expected_sum);
     if (!error.empty()) break;
   }
   if (!error.empty()) {
