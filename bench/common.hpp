@@ -137,6 +137,18 @@ struct Checker {
 /// 100 us and takes a metrics snapshot.
 enum class Reader { none, idle, metrics };
 
+/// Ends a transfer scenario: skips it with `error`, or reports `total` items per iteration.
+inline bool finish_transfer(benchmark::State& state, const std::string& error,
+                            std::uint64_t total) {
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return false;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(total));
+  return true;
+}
+
 /// What went wrong in a transfer of `total` items that should sum to `expected_sum`, as seen
 /// by the consumers (count, sum, items after a later one of the same producer) and by the
 /// queue's own counters where it has verify(); empty if nothing did.
@@ -218,12 +230,7 @@ void throughput(benchmark::State& state, int producers, int consumers, Reader re
     error = transfer_error(*queue, count, sum, out_of_order, total, expected_sum);
     if (!error.empty()) break;
   }
-  if (!error.empty()) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
-                          static_cast<std::int64_t>(total));
+  if (!finish_transfer(state, error, total)) return;
   state.SetLabel("push " + std::string(Q::kPushWait) + ", pop " + std::string(Q::kPopWait));
   if (reader_kind != Reader::none) {
     state.counters["wakeups"] = benchmark::Counter(static_cast<double>(snapshots));
@@ -263,12 +270,7 @@ void batch_throughput(benchmark::State& state) {
                            expected_sum);
     if (!error.empty()) break;
   }
-  if (!error.empty()) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
-                          static_cast<std::int64_t>(total));
+  if (!finish_transfer(state, error, total)) return;
   state.SetLabel("batches of " + std::to_string(kBatch));
 }
 
