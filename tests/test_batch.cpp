@@ -36,10 +36,7 @@ using bq_test::Watchdog;
 using bq_test::WhenFull;
 
 template <class Policy, class Concurrency>
-struct Case {
-  using policy = Policy;
-  using concurrency = Concurrency;
-};
+using Case = bq_test::PolicyMode<Policy, Concurrency>;
 /// Every policy of bq_test::AllPolicies, in both concurrency modes.
 using Cases = std::tuple<
     Case<bq::DropOldest, bq::Mpmc>, Case<bq::DropNewest, bq::Mpmc>, Case<bq::Block, bq::Mpmc>,

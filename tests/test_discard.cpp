@@ -34,10 +34,7 @@ using bq_test::kPromptMs;
 
 /// Every policy in both concurrency modes, as (Policy, Concurrency) pairs.
 template <class Policy, class Concurrency>
-struct Case {
-  using policy = Policy;
-  using concurrency = Concurrency;
-};
+using Case = bq_test::PolicyMode<Policy, Concurrency>;
 using Cases = std::tuple<Case<bq::DropOldest, bq::Mpmc>, Case<bq::DropNewest, bq::Mpmc>,
                          Case<bq::Block, bq::Mpmc>, Case<bq::BlockThen<bq::DropOldest>, bq::Mpmc>,
                          Case<bq::Dynamic, bq::Mpmc>, Case<bq_test::StubbornWait, bq::Mpmc>,

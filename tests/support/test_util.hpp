@@ -75,6 +75,13 @@ using AllPolicies = std::tuple<bq::DropOldest, bq::DropNewest, bq::Block,
                                bq::BlockThen<bq::DropOldest>, bq::BlockThen<bq::DropNewest>,
                                bq::Dynamic, CountingDropNewest, EvictNoTraits, StubbornWait>;
 
+/// A (Policy, Concurrency) pair, for template tests that run over both modes.
+template <class Policy, class Concurrency>
+struct PolicyMode {
+  using policy = Policy;
+  using concurrency = Concurrency;
+};
+
 /// What a push into a full queue does under Policy, once any wait has ended.
 enum class WhenFull { evicts_oldest, drops_newest, times_out };
 
