@@ -73,16 +73,19 @@ TEST_CASE("a new queue is empty, open, and reports its capacity and default conf
   CHECK(q.metrics() == expected);
 }
 
-TEST_CASE("items come out in the order they went in, across many wrap-arounds", "[queue]") {
-  // Capacities 1, powers of two and not, and one larger than any batch.
+TEMPLATE_TEST_CASE("items come out in the order they went in, across many wrap-arounds", "[queue]",
+                   bq::DropNewest, bq::DropOldest) {
+  // Capacities 1, powers of two and not, and larger ones.
   const std::size_t capacity = GENERATE(1u, 2u, 3u, 5u, 7u, 8u, 100u, 1000u);
   CAPTURE(capacity);
-  bq::BoundedQueue<std::uint64_t, bq::DropNewest> q{capacity};
+  bq::BoundedQueue<std::uint64_t, TestType> q{capacity};
   std::uint64_t next_in = 0;
   std::uint64_t next_out = 0;
-  // Batches of varying length so head and tail meet every slot in every state.
-  for (std::size_t round = 0; round < 200; ++round) {
-    const std::size_t batch = 1 + (round * 7) % capacity;
+  // Batches of every length from 1 to capacity, so head and tail meet every slot in every
+  // state; thousands of laps around the small rings.
+  const std::size_t rounds = capacity <= 8 ? 20000 : 2 * capacity;
+  for (std::size_t round = 0; round < rounds; ++round) {
+    const std::size_t batch = 1 + round % capacity;
     for (std::size_t i = 0; i < batch; ++i) REQUIRE(q.push(next_in++) == bq::PushResult::pushed);
     REQUIRE(q.size() == batch);
     for (std::size_t i = 0; i < batch; ++i) {
@@ -92,10 +95,12 @@ TEST_CASE("items come out in the order they went in, across many wrap-arounds", 
     }
     REQUIRE(q.empty());
   }
+  CHECK_FALSE(q.try_pop().has_value());
   const bq::QueueMetrics m = q.metrics();
   CHECK(m.pushed == next_in);
   CHECK(m.popped == next_out);
   CHECK(m.dropped() == 0);
+  CHECK(m.high_watermark == capacity);
 }
 
 TEST_CASE("size tracks pushes and pops and stops at capacity", "[queue]") {
@@ -190,7 +195,7 @@ TEST_CASE("push(const T&) copies and leaves the argument untouched", "[queue]") 
   CHECK(Lifetimes::live() == 0);
 }
 
-TEST_CASE("pop returns at once when an item is queued", "[queue]") {
+TEST_CASE("pop, pop_for and pop_until return the queued items, oldest first", "[queue]") {
   bq::BoundedQueue<int, bq::Block> q{4};
   REQUIRE(q.push(1) == bq::PushResult::pushed);
   REQUIRE(q.push(2) == bq::PushResult::pushed);

@@ -47,30 +47,33 @@ TEMPLATE_LIST_TEST_CASE("close is idempotent and rejects every later push, which
   q.close();
   CHECK(q.is_closed());
 
-  Ptr a = make(2), b = make(3), c = make(4), d = make(5), e = make(6);
+  Ptr a = make(2), b = make(3), c = make(4), d = make(5), e = make(6), f = make(7), g = make(8),
+      h = make(9);
   const auto start = Clock::now();
   CHECK(q.push(std::move(a)) == bq::PushResult::closed);
   CHECK(q.push_for(std::move(b), 1h) == bq::PushResult::closed);
+  CHECK(q.push_for(std::move(f), 0ms) == bq::PushResult::closed);  // closed, not timed_out
   CHECK(q.push_until(std::move(c), Clock::now() + 1h) == bq::PushResult::closed);
+  CHECK(q.push_until(std::move(h), Clock::time_point::max()) == bq::PushResult::closed);
   CHECK_FALSE(q.try_push(std::move(d)));
-  CHECK(q.emplace(nullptr) == bq::PushResult::closed);
-  CHECK_FALSE(q.try_emplace(nullptr));
+  CHECK(q.emplace(std::move(g)) == bq::PushResult::closed);
+  CHECK_FALSE(q.try_emplace(std::move(g)));
   const bq::ForcePushResult<Ptr> forced = q.force_push(std::move(e));
   CHECK(forced.result == bq::PushResult::closed);
   CHECK_FALSE(forced.evicted.has_value());
-  CHECK(ms_since(start) < kPromptMs);  // None of them waited.
-  CHECK((a && b && c && d && e));      // Every item is still the caller's.
+  CHECK(ms_since(start) < kPromptMs);             // None of them waited.
+  CHECK((a && b && c && d && e && f && g && h));  // Every item is still the caller's.
 
   const bq::QueueMetrics m = q.metrics();
-  CHECK(m.rejected_closed == 5);  // The failed try_push/try_emplace count nothing.
+  CHECK(m.rejected_closed == 7);  // The failed try_push/try_emplace count nothing.
   CHECK(m.pushed == 1);
   CHECK(m.dropped() == 0);
   CHECK(q.size() == 1);
 }
 
 TEMPLATE_LIST_TEST_CASE(
-    "after close pops drain the remaining items in order, then return nullopt "
-    "at once",
+    "after close pops drain the remaining items in order, then return nullopt instead of "
+    "waiting out their timeouts",
     "[close][timing]", AllPolicies) {
   bq::BoundedQueue<int, TestType> q{small_config(4)};
   for (int i = 1; i <= 4; ++i) REQUIRE(q.push(i) == bq::PushResult::pushed);
@@ -144,9 +147,10 @@ TEMPLATE_TEST_CASE(
       Ptr item = make(100 + t);
       ++started;
       bq::PushResult result;
-      switch (t % 3) {
+      switch (t % 4) {
         case 0: result = q.push(std::move(item)); break;  // config: an hour
         case 1: result = q.push_for(std::move(item), 1h); break;
+        case 2: result = q.push_for(std::move(item), std::chrono::hours::max()); break;
         default: result = q.push_until(std::move(item), Clock::time_point::max()); break;
       }
       const auto now = Clock::now().time_since_epoch().count();

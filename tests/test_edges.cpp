@@ -1,7 +1,8 @@
-// Bad input at the edges: capacity 0 and absurd capacities, bad configs, timeouts of zero,
-// negative and maximal values in every representation, time points in the past and at the
-// ends of the clock, pushing after close, and destroying a queue (after a clean shutdown,
-// which is allowed, and while a thread waits in it, which debug builds turn into an abort).
+// Bad input at the edges: capacity 0, absurd capacities and ones the machine cannot
+// allocate, NaN timeouts, destroying a queue (after a clean shutdown, which is allowed, and
+// while a thread waits in it, which debug builds turn into an abort), and the high
+// watermark's bounds at every capacity. Zero, negative and huge timeouts of every
+// representation are tested in test_timeouts.cpp, pushing after close in test_close.cpp.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -11,7 +12,6 @@
 #include <fstream>
 #include <limits>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -44,27 +44,7 @@ using namespace std::chrono_literals;
 using bq::PushResult;
 using Clock = std::chrono::steady_clock;
 
-/// Closes `q` after `delay` from another thread (joins on destruction).
-template <class Q>
-class CloseSoon {
- public:
-  CloseSoon(Q& q, std::chrono::milliseconds delay)
-      : thread_([&q, delay] {
-          std::this_thread::sleep_for(delay);
-          q.close();
-        }) {}
-  CloseSoon(const CloseSoon&) = delete;
-  CloseSoon& operator=(const CloseSoon&) = delete;
-  ~CloseSoon() { thread_.join(); }
-
- private:
-  std::thread thread_;
-};
-
 std::string what_of(const std::exception& e) { return e.what(); }
-
-using FloatMilliseconds = std::chrono::duration<float, std::milli>;
-using Int32Days = std::chrono::duration<std::int32_t, std::ratio<86400>>;
 
 }  // namespace
 
@@ -125,49 +105,7 @@ TEST_CASE("a capacity the machine cannot allocate is a length_error, not a crash
   CHECK_THROWS_AS((bq::BoundedQueue<Big, bq::DropOldest>(std::size_t{1} << 40)), std::length_error);
 }
 
-TEST_CASE("bad configs are rejected before anything is allocated", "[edges][config]") {
-  bq::QueueConfig config;
-  config.block_timeout = -1ms;
-  CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Block>(config)), bq::ConfigError);
-  config = {};
-  config.policy = static_cast<bq::OverflowPolicy>(42);
-  CHECK_THROWS_AS((bq::BoundedQueue<int, bq::Dynamic>(config)), bq::ConfigError);
-}
-
-TEMPLATE_TEST_CASE("zero, negative and past timeouts never wait, even on a long default",
-                   "[edges][timeouts][policy]", bq::Block, bq::BlockThen<bq::DropNewest>) {
-  // The default block timeout is an hour: had any call below waited, the watchdog fires.
-  bq_test::Watchdog watchdog("zero/negative/past timeouts", std::chrono::seconds(120));
-  bq::BoundedQueue<int, TestType> q(bq_test::small_config(1, std::chrono::hours(1)));
-  REQUIRE(q.push(1) == PushResult::pushed);
-  const PushResult full =
-      std::is_same_v<TestType, bq::Block> ? PushResult::timed_out : PushResult::dropped_newest;
-  CHECK(q.push_for(2, 0ms) == full);
-  CHECK(q.push_for(2, -1ms) == full);
-  CHECK(q.push_for(2, std::chrono::nanoseconds::min()) == full);
-  CHECK(q.push_for(2, std::chrono::hours::min()) == full);
-  CHECK(q.push_for(2, std::chrono::duration<double>(-1e300)) == full);
-  CHECK(q.push_for(2, -std::chrono::duration<double>::max()) == full);
-  CHECK(q.push_for(2, std::chrono::duration<double>(-INFINITY)) == full);
-  CHECK(q.push_until(2, Clock::now()) == full);
-  CHECK(q.push_until(2, Clock::now() - 1h) == full);
-  CHECK(q.push_until(2, Clock::time_point::min()) == full);
-  CHECK(q.push_until(2, std::chrono::time_point<Clock, std::chrono::seconds>::min()) == full);
-  CHECK(q.push_until(2, std::chrono::time_point<Clock, std::chrono::duration<double>>(
-                            std::chrono::duration<double>(-1e300))) == full);
-  CHECK(q.metrics().size == 1);
-
-  CHECK(q.try_pop() == 1);
-  CHECK_FALSE(q.pop_for(0ms).has_value());
-  CHECK_FALSE(q.pop_for(-1h).has_value());
-  CHECK_FALSE(q.pop_for(std::chrono::nanoseconds::min()).has_value());
-  CHECK_FALSE(q.pop_for(std::chrono::duration<double>(-INFINITY)).has_value());
-  CHECK_FALSE(q.pop_until(Clock::now()).has_value());
-  CHECK_FALSE(q.pop_until(Clock::time_point::min()).has_value());
-  CHECK_FALSE(q.pop_until(std::chrono::time_point<Clock, std::chrono::hours>::min()).has_value());
-}
-
-TEST_CASE("a NaN timeout or time point never waits (and is not undefined behaviour)",
+TEST_CASE("a NaN timeout or time point times out like a zero one (and is not undefined behaviour)",
           "[edges][timeouts]") {
   // NaN compares false with everything; a conversion of it to the clock's integer ticks is
   // undefined (UBSan reports it). It must be treated like zero: return at once.
@@ -183,162 +121,8 @@ TEST_CASE("a NaN timeout or time point never waits (and is not undefined behavio
   CHECK_FALSE(q.pop_until(nan_time).has_value());
 }
 
-TEST_CASE("a zero block_timeout makes push() of a blocking policy return at once",
-          "[edges][timeouts]") {
-  bq_test::Watchdog watchdog("zero block_timeout", std::chrono::seconds(120));
-  bq::BoundedQueue<int, bq::Block> q(bq_test::small_config(1, 0ms));
-  REQUIRE(q.push(1) == PushResult::pushed);
-  CHECK(q.push(2) == PushResult::timed_out);
-  CHECK(q.emplace(2) == PushResult::timed_out);
-  CHECK(q.metrics().timed_out == 2);
-}
-
-TEMPLATE_TEST_CASE("maximal timeouts of any representation wait instead of overflowing",
-                   "[edges][timeouts]", std::chrono::nanoseconds, std::chrono::microseconds,
-                   std::chrono::milliseconds, std::chrono::seconds, std::chrono::hours,
-                   std::chrono::duration<double>, FloatMilliseconds, Int32Days) {
-  // An overflowing deadline lands in the past and returns at once (timed_out / nullopt);
-  // a correct one waits until close() (closed / nullopt after close).
-  bq_test::Watchdog watchdog("maximal timeouts", std::chrono::seconds(120));
-  const auto forever = TestType::max();
-  {
-    bq::BoundedQueue<int, bq::Block> q(1);
-    REQUIRE(q.push(1) == PushResult::pushed);
-    CloseSoon<decltype(q)> closer(q, 30ms);
-    CHECK(q.push_for(2, forever) == PushResult::closed);
-  }
-  {
-    bq::BoundedQueue<int, bq::Block> q(1);
-    CloseSoon<decltype(q)> closer(q, 30ms);
-    CHECK_FALSE(q.pop_for(forever).has_value());
-    CHECK(q.is_closed());
-  }
-  {
-    // A push that waits long but finds room when a pop makes it.
-    bq::BoundedQueue<int, bq::Block> q(1);
-    REQUIRE(q.push(1) == PushResult::pushed);
-    std::thread popper([&] {
-      std::this_thread::sleep_for(30ms);
-      (void)q.try_pop();
-    });
-    CHECK(q.push_for(2, forever) == PushResult::pushed);
-    popper.join();
-  }
-  if constexpr (std::is_floating_point_v<typename TestType::rep>) {
-    bq::BoundedQueue<int, bq::Block> q(1);
-    REQUIRE(q.push(1) == PushResult::pushed);
-    CloseSoon<decltype(q)> closer(q, 30ms);
-    CHECK(q.push_for(2, TestType(std::numeric_limits<typename TestType::rep>::infinity())) ==
-          PushResult::closed);
-  }
-}
-
-TEST_CASE("time points at the far end of the clock wait instead of overflowing",
-          "[edges][timeouts]") {
-  bq_test::Watchdog watchdog("far time points", std::chrono::seconds(120));
-  {
-    bq::BoundedQueue<int, bq::Block> q(1);
-    REQUIRE(q.push(1) == PushResult::pushed);
-    CloseSoon<decltype(q)> closer(q, 30ms);
-    CHECK(q.push_until(2, Clock::time_point::max()) == PushResult::closed);
-  }
-  {
-    bq::BoundedQueue<int, bq::Block> q(1);
-    REQUIRE(q.push(1) == PushResult::pushed);
-    CloseSoon<decltype(q)> closer(q, 30ms);
-    CHECK(q.push_until(2, std::chrono::time_point<Clock, std::chrono::hours>::max()) ==
-          PushResult::closed);
-  }
-  {
-    bq::BoundedQueue<int, bq::Block> q(1);
-    CloseSoon<decltype(q)> closer(q, 30ms);
-    CHECK_FALSE(q.pop_until(std::chrono::time_point<Clock, std::chrono::duration<double>>::max())
-                    .has_value());
-  }
-  {
-    bq::QueueConfig config;
-    config.capacity = 1;
-    config.block_timeout = std::chrono::milliseconds::max();
-    bq::BoundedQueue<int, bq::Block> q(config);
-    REQUIRE(q.push(1) == PushResult::pushed);
-    CloseSoon<decltype(q)> closer(q, 30ms);
-    CHECK(q.push(2) == PushResult::closed);  // the config's "forever" did not overflow
-  }
-}
-
-TEMPLATE_TEST_CASE("after close every push fails, keeps its item and is counted",
-                   "[edges][close][policy]", bq::DropOldest, bq::DropNewest, bq::Block,
-                   bq::BlockThen<bq::DropOldest>) {
-  using Ptr = std::unique_ptr<int>;
-  bq::BoundedQueue<Ptr, TestType> q(bq_test::small_config(2, 1h));
-  REQUIRE(q.push(std::make_unique<int>(1)) == PushResult::pushed);
-  q.close();
-  q.close();  // idempotent
-  CHECK(q.is_closed());
-
-  Ptr item = std::make_unique<int>(2);
-  CHECK(q.push(std::move(item)) == PushResult::closed);
-  CHECK(q.emplace(std::move(item)) == PushResult::closed);
-  CHECK(q.push_for(std::move(item), 1h) == PushResult::closed);
-  CHECK(q.push_for(std::move(item), 0ms) == PushResult::closed);
-  CHECK(q.push_until(std::move(item), Clock::time_point::max()) == PushResult::closed);
-  CHECK_FALSE(q.try_push(std::move(item)));
-  CHECK_FALSE(q.try_emplace(std::move(item)));
-  auto forced = q.force_push(std::move(item));
-  CHECK(forced.result == PushResult::closed);
-  CHECK_FALSE(forced.evicted.has_value());
-  REQUIRE(item != nullptr);  // never moved from
-  CHECK(*item == 2);
-
-  const bq::QueueMetrics m = q.metrics();
-  CHECK(m.rejected_closed == 6);  // try_push/try_emplace count nothing
-  CHECK(m.pushed == 1);
-  CHECK(m.dropped() == 0);
-  // Pops drain what is left, then report closed-and-empty at once, every time.
-  auto first = q.pop();
-  REQUIRE(first);
-  CHECK(**first == 1);
-  CHECK_FALSE(q.pop().has_value());
-  CHECK_FALSE(q.pop_for(1h).has_value());
-  CHECK_FALSE(q.pop_until(Clock::time_point::max()).has_value());
-  CHECK_FALSE(q.try_pop().has_value());
-  CHECK(q.empty());
-}
-
-TEST_CASE("close wakes a push waiting with an endless timeout; it keeps its item",
-          "[edges][close][wait]") {
-  bq_test::Watchdog watchdog("close wakes pushers", std::chrono::seconds(120));
-  bq::BoundedQueue<std::unique_ptr<int>, bq::Block> q(1);
-  REQUIRE(q.push(std::make_unique<int>(1)) == PushResult::pushed);
-  auto item = std::make_unique<int>(2);
-  CloseSoon<decltype(q)> closer(q, 30ms);
-  CHECK(q.push_for(std::move(item), std::chrono::hours::max()) == PushResult::closed);
-  REQUIRE(item != nullptr);
-  CHECK(*item == 2);
-  CHECK(q.metrics().rejected_closed == 1);
-}
-
-TEMPLATE_TEST_CASE("positions wrap around many laps at tiny and odd capacities",
-                   "[edges][capacity]", bq::DropOldest, bq::DropNewest) {
-  for (std::size_t capacity : {1U, 2U, 3U, 5U, 7U}) {
-    bq::BoundedQueue<std::uint64_t, TestType> q(capacity);
-    std::uint64_t next_in = 0;
-    std::uint64_t next_out = 0;
-    for (int round = 0; round < 20000; ++round) {
-      const auto burst = static_cast<std::uint64_t>(round % static_cast<int>(capacity) + 1);
-      for (std::uint64_t i = 0; i < burst; ++i) REQUIRE(q.try_push(next_in++));
-      for (std::uint64_t i = 0; i < burst; ++i) REQUIRE(q.try_pop() == next_out++);
-    }
-    CHECK_FALSE(q.try_pop().has_value());
-    const bq::QueueMetrics m = q.metrics();
-    CHECK(m.pushed == next_in);
-    CHECK(m.popped == next_out);
-    CHECK(m.high_watermark == capacity);
-  }
-}
-
 TEST_CASE("a queue may be destroyed once close() has woken every waiter and they returned",
-          "[edges][close][lifetime]") {
+          "[edges][close][lifetime][timing]") {
   bq_test::Watchdog watchdog("destroy after shutdown", std::chrono::seconds(120));
   auto q = std::make_unique<bq::BoundedQueue<int, bq::Block>>(1);
   REQUIRE(q->push(1) == PushResult::pushed);
@@ -364,7 +148,7 @@ TEST_CASE("a queue may be destroyed once close() has woken every waiter and they
 
 #if defined(BQ_EDGES_CAN_FORK) && !defined(NDEBUG)
 TEST_CASE("destroying a queue while a thread waits in it aborts in debug builds",
-          "[edges][lifetime][debug]") {
+          "[edges][lifetime][debug][timing]") {
   // In a child process: a thread waits in pop(), the queue is destroyed under it. The
   // debug-build check must abort; exit code 3 means it did not. Retried, since the child
   // cannot see when its thread has gone to sleep.

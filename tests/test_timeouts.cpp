@@ -1,5 +1,5 @@
 // Timeouts of push_for/push_until/pop_for/pop_until and of push() under a waiting
-// policy: zero, negative and past deadlines never wait; huge ones (duration::max(),
+// policy: zero, negative and past deadlines time out without waiting; huge ones (duration::max(),
 // time_point::max(), any representation) do not overflow into "already expired";
 // a timeout never returns before it is due (measured with steady_clock) and returns
 // within a generous bound after it.
@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -31,6 +32,8 @@ using bq_test::Ptr;
 constexpr double kLateMs = 2000.0;
 
 using FullBlockQueue = bq::BoundedQueue<Ptr, bq::Block>;
+using FloatMilliseconds = std::chrono::duration<float, std::milli>;
+using Int32Days = std::chrono::duration<std::int32_t, std::ratio<86400>>;
 
 /// A Block queue of capacity 1 that is full, with an hour-long config timeout.
 std::unique_ptr<FullBlockQueue> full_block_queue() {
@@ -105,12 +108,14 @@ void check_pop_until_waits(std::chrono::time_point<Clock, Duration> deadline) {
 
 }  // namespace
 
-TEST_CASE("zero, negative and past timeouts never wait", "[timeout][timing]") {
+TEST_CASE("zero, negative and past timeouts time out instead of waiting for room or an item",
+          "[timeout][timing]") {
   auto q = full_block_queue();
   CloseAfter guard{*q, 5s};  // Something that wrongly waits ends as `closed` and fails.
   bq::BoundedQueue<Ptr, bq::Block> empty{1};
   CloseAfter empty_guard{empty, 5s};
   Ptr item = make(1);
+  const double inf = std::numeric_limits<double>::infinity();
   const auto start = Clock::now();
 
   CHECK(q->push_for(std::move(item), 0ms) == bq::PushResult::timed_out);
@@ -119,27 +124,46 @@ TEST_CASE("zero, negative and past timeouts never wait", "[timeout][timing]") {
   CHECK(q->push_for(std::move(item), std::chrono::hours::min()) == bq::PushResult::timed_out);
   CHECK(q->push_for(std::move(item), std::chrono::duration<double>(-1e300)) ==
         bq::PushResult::timed_out);
+  CHECK(q->push_for(std::move(item), -std::chrono::duration<double>::max()) ==
+        bq::PushResult::timed_out);
+  CHECK(q->push_for(std::move(item), std::chrono::duration<double>(-inf)) ==
+        bq::PushResult::timed_out);
   CHECK(q->push_until(std::move(item), Clock::now() - 1h) == bq::PushResult::timed_out);
   CHECK(q->push_until(std::move(item), Clock::now()) == bq::PushResult::timed_out);
   CHECK(q->push_until(std::move(item), Clock::time_point::min()) == bq::PushResult::timed_out);
   CHECK(q->push_until(std::move(item), std::chrono::time_point<Clock, std::chrono::hours>::min()) ==
         bq::PushResult::timed_out);
+  CHECK(q->push_until(std::move(item),
+                      std::chrono::time_point<Clock, std::chrono::duration<double>>(
+                          std::chrono::duration<double>(-1e300))) == bq::PushResult::timed_out);
   CHECK(q->push_until(std::move(item), Clock::time_point{}) == bq::PushResult::timed_out);
   REQUIRE(item != nullptr);
-  CHECK(q->metrics().timed_out == 10);
+  CHECK(q->metrics().timed_out == 13);
+  CHECK(q->size() == 1);
 
   CHECK_FALSE(empty.pop_for(0ms).has_value());
   CHECK_FALSE(empty.pop_for(-1s).has_value());
   CHECK_FALSE(empty.pop_for(std::chrono::nanoseconds::min()).has_value());
   CHECK_FALSE(empty.pop_for(std::chrono::hours::min()).has_value());
+  CHECK_FALSE(empty.pop_for(std::chrono::duration<double>(-inf)).has_value());
+  CHECK_FALSE(empty.pop_until(Clock::now()).has_value());
   CHECK_FALSE(empty.pop_until(Clock::now() - 1h).has_value());
   CHECK_FALSE(empty.pop_until(Clock::time_point::min()).has_value());
   CHECK_FALSE(
       empty.pop_until(std::chrono::time_point<Clock, std::chrono::hours>::min()).has_value());
 
+  // A zero block_timeout in the config: push() and emplace() of a waiting policy time out too.
+  bq::BoundedQueue<Ptr, bq::Block> zero_config{small_config(1, 0ms)};
+  CloseAfter zero_guard{zero_config, 5s};
+  REQUIRE(zero_config.push(make(0)) == bq::PushResult::pushed);
+  CHECK(zero_config.push(make(2)) == bq::PushResult::timed_out);
+  CHECK(zero_config.emplace(nullptr) == bq::PushResult::timed_out);
+  CHECK(zero_config.metrics().timed_out == 2);
+
   CHECK(ms_since(start) < kLateMs);
   CHECK_FALSE(q->is_closed());  // The guards did not have to fire.
   CHECK_FALSE(empty.is_closed());
+  CHECK_FALSE(zero_config.is_closed());
 }
 
 TEST_CASE("a zero timeout still pushes when there is room and pops an item that is there",
@@ -152,16 +176,26 @@ TEST_CASE("a zero timeout still pushes when there is room and pops an item that 
   CHECK(q.pop_until(Clock::time_point::min()) == std::optional<int>(3));
 }
 
-TEST_CASE("a zero timeout under block_then<drop_oldest> evicts at once", "[timeout]") {
-  bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>> q{small_config(1, 1h)};
-  CloseAfter guard{q, 5s};
+TEMPLATE_TEST_CASE(
+    "a zero or past timeout under block_then applies its fallback instead of waiting", "[timeout]",
+    bq::BlockThen<bq::DropOldest>, bq::BlockThen<bq::DropNewest>) {
+  bq::BoundedQueue<int, TestType> q{small_config(1, 1h)};
+  CloseAfter guard{q, 5s};  // A push that wrongly waits ends as `closed` and fails.
   REQUIRE(q.push(1) == bq::PushResult::pushed);
-  CHECK(q.push_for(2, 0ms) == bq::PushResult::replaced_oldest);
-  CHECK(q.push_until(3, Clock::now() - 1s) == bq::PushResult::replaced_oldest);
-  CHECK(q.try_pop() == std::optional<int>(3));
+  const bq::PushResult fallback = bq_test::full_result<TestType>();
+  CHECK(q.push_for(2, 0ms) == fallback);
+  CHECK(q.push_for(3, std::chrono::nanoseconds::min()) == fallback);
+  CHECK(q.push_for(4, std::chrono::duration<double>(-1e300)) == fallback);
+  CHECK(q.push_until(5, Clock::now()) == fallback);
+  CHECK(q.push_until(6, Clock::now() - 1s) == fallback);
+  CHECK(q.push_until(7, Clock::time_point::min()) == fallback);
+  const int kept = fallback == bq::PushResult::replaced_oldest ? 7 : 1;
+  CHECK(q.try_pop() == std::optional<int>(kept));
+  CHECK(q.metrics().dropped() == 6);
+  CHECK(q.metrics().timed_out == 0);
 }
 
-TEST_CASE("huge push timeouts of any representation do not overflow", "[timeout]") {
+TEST_CASE("huge push timeouts of any representation do not overflow", "[timeout][timing]") {
   using namespace std::chrono;
   SECTION("nanoseconds::max") { check_push_for_waits(nanoseconds::max()); }
   SECTION("microseconds::max") { check_push_for_waits(microseconds::max()); }
@@ -178,6 +212,23 @@ TEST_CASE("huge push timeouts of any representation do not overflow", "[timeout]
     check_push_for_waits(duration<std::uint64_t, std::nano>::max());
   }
   SECTION("double seconds at its max") { check_push_for_waits(duration<double>::max()); }
+  SECTION("float milliseconds at its max") { check_push_for_waits(FloatMilliseconds::max()); }
+  SECTION("a 32-bit day count at its max") { check_push_for_waits(Int32Days::max()); }
+  SECTION("double seconds, infinite") {
+    check_push_for_waits(duration<double>(std::numeric_limits<double>::infinity()));
+  }
+  SECTION("float milliseconds, infinite") {
+    check_push_for_waits(FloatMilliseconds(std::numeric_limits<float>::infinity()));
+  }
+  SECTION("a config block_timeout of milliseconds::max, for push()") {
+    FullBlockQueue q{small_config(1, milliseconds::max())};
+    REQUIRE(q.push(make(0)) == bq::PushResult::pushed);
+    CloseAfter guard{q, 5s};
+    std::thread popper = pop_later(q, 20ms);
+    const bq::PushResult result = q.push(make(1));
+    popper.join();
+    CHECK(result == bq::PushResult::pushed);
+  }
   SECTION("time_point::max") { check_push_until_waits(Clock::time_point::max()); }
   SECTION("a time_point in seconds at its max") {
     check_push_until_waits(time_point<Clock, seconds>::max());
@@ -191,9 +242,10 @@ TEST_CASE("huge push timeouts of any representation do not overflow", "[timeout]
   SECTION("now + 24 hours") { check_push_until_waits(Clock::now() + hours(24)); }
 }
 
-TEST_CASE("huge pop timeouts of any representation do not overflow", "[timeout]") {
+TEST_CASE("huge pop timeouts of any representation do not overflow", "[timeout][timing]") {
   using namespace std::chrono;
   SECTION("nanoseconds::max") { check_pop_for_waits(nanoseconds::max()); }
+  SECTION("microseconds::max") { check_pop_for_waits(microseconds::max()); }
   SECTION("milliseconds::max") { check_pop_for_waits(milliseconds::max()); }
   SECTION("seconds::max") { check_pop_for_waits(seconds::max()); }
   SECTION("hours::max") { check_pop_for_waits(hours::max()); }
@@ -202,7 +254,15 @@ TEST_CASE("huge pop timeouts of any representation do not overflow", "[timeout]"
     check_pop_for_waits(duration<std::int32_t, std::milli>::max());
   }
   SECTION("double seconds at its max") { check_pop_for_waits(duration<double>::max()); }
+  SECTION("float milliseconds at its max") { check_pop_for_waits(FloatMilliseconds::max()); }
+  SECTION("a 32-bit day count at its max") { check_pop_for_waits(Int32Days::max()); }
+  SECTION("double seconds, infinite") {
+    check_pop_for_waits(duration<double>(std::numeric_limits<double>::infinity()));
+  }
   SECTION("time_point::max") { check_pop_until_waits(Clock::time_point::max()); }
+  SECTION("a time_point in double seconds at its max") {
+    check_pop_until_waits(time_point<Clock, duration<double>>::max());
+  }
   SECTION("a time_point in seconds at its max") {
     check_pop_until_waits(time_point<Clock, seconds>::max());
   }
