@@ -88,8 +88,8 @@ TEST_CASE("PushResult::cancelled has a name and is not accepted", "[api][policy]
   STATIC_REQUIRE_FALSE(bq::accepted(bq::PushResult::cancelled));
 }
 
-TEMPLATE_LIST_TEST_CASE("emplace_for and emplace_until apply the policy when full", "[api][policy]",
-                        AllPolicies) {
+TEMPLATE_LIST_TEST_CASE("emplace_for and emplace_until apply the policy when full",
+                        "[api][policy][timing]", AllPolicies) {
   bq::BoundedQueue<Ptr, TestType> q{small_config(1, 1h)};
   CHECK(q.emplace_for(1h, new int(1)) == bq::PushResult::pushed);
   Ptr spare = std::make_unique<int>(2);
@@ -140,7 +140,7 @@ TEMPLATE_TEST_CASE("pop_until with another clock never returns before that clock
   }
 }
 
-TEMPLATE_TEST_CASE("pop_until with another clock returns an item pushed meanwhile", "[api]",
+TEMPLATE_TEST_CASE("pop_until with another clock returns an item pushed meanwhile", "[api][timing]",
                    bq::Mpmc, bq::Spsc) {
   bq::BoundedQueue<int, bq::Block, TestType> q{small_config(2, 1h)};
   Watchdog watchdog("pop_until with system_clock");

@@ -212,7 +212,7 @@ TEMPLATE_LIST_TEST_CASE("push_range after close queues nothing and counts reject
 }
 
 TEMPLATE_TEST_CASE("a push_range waiting for room returns at close, rejecting the rest",
-                   "[batch][close]", bq::Mpmc, bq::Spsc) {
+                   "[batch][close][timing]", bq::Mpmc, bq::Spsc) {
   bq::BoundedQueue<int, bq::Block, TestType> q{small_config(4, 1h)};
   Watchdog watchdog("push_range waiting at close");
   const auto start = Clock::now();
@@ -244,8 +244,9 @@ TEMPLATE_TEST_CASE("push_range under Block delivers everything as a consumer mak
   CHECK(q.metrics().timed_out == 0);
 }
 
-TEMPLATE_LIST_TEST_CASE("try_pop_into pops up to max, oldest first, and never waits", "[batch]",
-                        Cases) {
+TEMPLATE_LIST_TEST_CASE(
+    "try_pop_into pops up to max, oldest first, and returns 0 from an empty queue", "[batch]",
+    Cases) {
   QueueOf<TestType> q{small_config(8, 1h)};
   std::vector<int> out;
   CHECK(q.try_pop_into(std::back_inserter(out), 4) == 0);

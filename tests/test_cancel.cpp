@@ -124,8 +124,8 @@ TEMPLATE_LIST_TEST_CASE("a stop requested before a pop keeps it from waiting, no
   CHECK(q.metrics().popped == kPopForms);
 }
 
-TEMPLATE_LIST_TEST_CASE("a pop with a token never stopped waits for an item or close", "[cancel]",
-                        Modes) {
+TEMPLATE_LIST_TEST_CASE("a pop with a token never stopped waits for an item or close",
+                        "[cancel][timing]", Modes) {
   BlockQueue<TestType> q{small_config(2, 1h)};
   Watchdog watchdog("pop with an unstopped token");
   std::stop_source source;
@@ -269,7 +269,7 @@ TEMPLATE_LIST_TEST_CASE("a std::jthread consumer stops when the jthread is destr
 }
 
 TEMPLATE_LIST_TEST_CASE("a std::jthread producer blocked on a full queue stops when destroyed",
-                        "[cancel]", Modes) {
+                        "[cancel][timing]", Modes) {
   BlockQueue<TestType> q{small_config(2, 1h)};
   Watchdog watchdog("jthread producer");
   std::atomic<int> cancelled{0};

@@ -647,7 +647,7 @@ TEST_CASE("monitor calls the sink from its own thread, and sample_now waits for 
   CHECK(threads[1] == threads[0]);
 }
 
-TEST_CASE("monitor samples on its own every interval", "[monitor][thread]") {
+TEST_CASE("monitor samples on its own every interval", "[monitor][thread][timing]") {
   EventLog log;
   bq::MonitorOptions options;
   options.interval = 5ms;
@@ -659,7 +659,7 @@ TEST_CASE("monitor samples on its own every interval", "[monitor][thread]") {
   CHECK(log.wait_for(Kind::drops));
 }
 
-TEST_CASE("monitor stops promptly, not after its interval", "[monitor][thread]") {
+TEST_CASE("monitor stops promptly, not after its interval", "[monitor][thread][timing]") {
   EventLog log;
   bq::MonitorOptions options;
   options.interval = std::chrono::hours(1);

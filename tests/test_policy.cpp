@@ -174,8 +174,9 @@ TEMPLATE_LIST_TEST_CASE("emplace into a full queue applies the policy like push"
   CHECK(head->first == (evicts ? 2 : 1));
 }
 
-TEMPLATE_LIST_TEST_CASE("try_push never waits or evicts, whatever the policy", "[policy]",
-                        AllPolicies) {
+TEMPLATE_LIST_TEST_CASE(
+    "try_push into a full queue refuses instead of waiting or evicting, whatever the policy",
+    "[policy]", AllPolicies) {
   EvictionLog log;
   PtrQueue<TestType> q{small_config(2, 1h), log.handler()};
   CloseAfter guard{q, 5s};
@@ -374,7 +375,7 @@ TEST_CASE("a throwing eviction handler propagates from a push that has queued it
   CHECK(drain(q) == std::vector<int>{2, 3});
 }
 
-TEST_CASE("drop_newest refuses the new item, keeps the queue unchanged, and never waits",
+TEST_CASE("drop_newest refuses the new item, keeps the queue unchanged, and does not wait",
           "[policy]") {
   PtrQueue<bq::DropNewest> q{small_config(2, 1h)};
   CloseAfter guard{q, 5s};

@@ -400,7 +400,8 @@ TEST_CASE("a flush that times out returns false, is counted, and loses nothing",
   CHECK(recording->flushes() >= 1);
 }
 
-TEST_CASE("close and the destructor drain, write and flush everything queued", "[spdlog][close]") {
+TEST_CASE("close and the destructor drain, write and flush everything queued",
+          "[spdlog][close][timing]") {
   Drops drops;
   auto recording = std::make_shared<RecordingSink>(/*gated=*/true);
   {
