@@ -23,17 +23,18 @@
 // until tail_ moves past it), then set closed_, which pops trust.
 //
 // When P may evict (kEvicting), the pusher of a full ring takes the oldest item
-// itself, so head_ has two writers and the two must agree on who gets that item:
-// both claim a position by a compare-and-swap of head_ (the pusher only when the
-// ring is full, so one CAS per eviction and none per ordinary push; the popper
-// on every pop). The popper moves head_ *before* it moves the item out, so the
-// slot state is then a turn number, as in the MPMC ring (2*lap free for the
-// push of that lap, 2*lap+1 holding its item), never mistaken for another
-// lap's: a popper with a stale head_ finds its CAS fail, and the pusher waits
-// for a slot whose popper is still moving the item out (it is a move away).
-// Evictions are counted by the pusher alone, with plain stores: claimed before
-// its CAS (taken back if the CAS fails) and committed after, so counts() can
-// tell evicted positions from popped ones without ever running ahead.
+// itself, so the two sides must agree on who gets that item. They agree on the
+// item's slot, never on an index: each slot carries a turn (2*lap free for the
+// push of that lap, 2*lap+1 holding its item, and that plus kTakenBit once a
+// side has claimed the item), and the popper claims an item, like the pusher
+// evicts it, with one compare-and-swap of the item's turn. So the pusher never
+// reads or writes head_: it laps the popper through the slot it is writing
+// anyway, and an ordinary push stays plain stores. A popper whose position was
+// lapped finds a later turn in its slot and skips ahead to the oldest item the
+// pusher can have left (tail_ minus the capacity); every position it skips was
+// evicted, counted by the pusher that evicted it. Pops are counted in popped_
+// (head_ no longer says how many), evictions in evictions_, each by its one
+// writer with plain stores at the claim, so counts() never runs ahead.
 #pragma once
 
 #include <algorithm>
@@ -69,9 +70,19 @@ class SpscRing {
 
   ~SpscRing() {
     const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-    for (std::uint64_t pos = head_.load(std::memory_order_acquire); pos != tail;
-         pos = positions_.next(pos)) {
-      slot_at(pos).storage.get()->~T();
+    std::uint64_t pos = head_.load(std::memory_order_acquire);
+    if constexpr (kEvicting) {
+      // A lapped popper's head_ trails the positions evicted since it last popped.
+      if (positions_.count(tail) - positions_.count(pos) > capacity()) {
+        pos = tail - positions_.lap_step();
+      }
+    }
+    for (; pos != tail; pos = positions_.next(pos)) {
+      Slot& slot = slot_at(pos);
+      // kEvicting: a position whose eviction threw holds no item (see give_back()).
+      if (!kEvicting || slot.state.load(std::memory_order_relaxed) == full_state(pos)) {
+        slot.storage.get()->~T();
+      }
     }
   }
 
@@ -84,7 +95,13 @@ class SpscRing {
   BQ_ALWAYS_INLINE RingStatus try_push(Construct&& construct) {
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
     if (!begin_push(pos)) return RingStatus::closed;
-    if (free_ahead_ == 0 && (free_ahead_ = count_free_from(pos)) == 0) {
+    if constexpr (kEvicting) {
+      const RingStatus room = room_at(pos);
+      if (room != RingStatus::ok) {
+        end_unpublished_push();
+        return room;
+      }
+    } else if (free_ahead_ == 0 && (free_ahead_ = count_free_from(pos)) == 0) {
       end_unpublished_push();
       return RingStatus::full;
     }
@@ -92,79 +109,53 @@ class SpscRing {
   }
 
   /// Like try_push(), but when the ring is full first takes the oldest item
-  /// (pos's slot one lap earlier) away from the popper with one CAS of head_,
-  /// counts it and calls `evict(T&)` with it (before destroying it). Returns
-  /// ok, closed or busy; never full.
+  /// (pos's slot one lap earlier) away from the popper with one CAS of that
+  /// slot's turn, counts it and calls `evict(T&)` with it (before destroying
+  /// it). Returns ok, closed or busy; never full.
   template <class Construct, class Evict>
   BQ_ALWAYS_INLINE RingStatus try_push_evicting(Construct&& construct,
                                                 Evict&& evict) requires kEvicting {
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
     if (!begin_push(pos)) return RingStatus::closed;
-    if (free_ahead_ == 0 && (free_ahead_ = count_free_from(pos)) == 0) {
-      const std::uint64_t oldest = pos - positions_.lap_step();
-      const std::uint64_t claimed = evictions_claimed_.load(std::memory_order_relaxed);
-      // The claim is stored before the CAS, which releases it to any counts()
-      // that reads head_ from this CAS on (see counts()).
-      evictions_claimed_.store(claimed + 1, std::memory_order_relaxed);
-      // Until pos is published, a popper that reaches it must wait rather than
-      // report empty: the oldest item is gone, and this push's item is on its
-      // way (evicting and queueing are one step). Released by the CAS, like the claim.
-      evicting_at_.store(pos, std::memory_order_relaxed);
-      std::uint64_t expected = oldest;
-      if (!head_.compare_exchange_strong(expected, positions_.next(oldest),
-                                         std::memory_order_acq_rel, std::memory_order_acquire)) {
-        // The popper took the oldest item first, so there is room now.
-        evictions_claimed_.store(claimed, std::memory_order_relaxed);
-        evicting_at_.store(kNoPush, std::memory_order_relaxed);
-        free_ahead_ = count_free_from(pos);
-        return publish(pos, construct);
+    Slot& slot = slot_at(pos);
+    // Acquire: a pop's destruction of the previous item happens-before our construction.
+    std::uint64_t state = slot.state.load(std::memory_order_acquire);
+    if (state != free_state(pos)) {
+      // The slot holds the oldest item (the ring is full), unless the popper
+      // has claimed it (then it is a move away from freeing the slot). The CAS
+      // decides between us and a popper that reaches this item at the same time.
+      if (state != oldest_state(pos) ||
+          !slot.state.compare_exchange_strong(state, oldest_state(pos) | kTakenBit,
+                                              std::memory_order_relaxed)) {
+        end_unpublished_push();
+        return RingStatus::busy;
       }
-      // The oldest item is ours: this thread published it a lap ago and no
-      // popper can claim it now. Counted before the move, so an item whose
-      // move throws is counted too.
-      evictions_committed_.store(evictions_committed_.load(std::memory_order_relaxed) + 1,
-                                 std::memory_order_release);
-      Slot& slot = slot_at(pos);
+      // The oldest item is ours: this thread published it a lap ago. Counted
+      // before the move, so an item whose move throws is counted too. Release:
+      // pairs with counts().
+      evictions_.store(evictions_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+      high_watermark_.raise_to(capacity());  // the ring was full
       evict_from(slot.storage, evict, [&] { give_back(slot, pos); });
-      // The slot is empty and ours: hand it to this push.
-      slot.state.store(free_state(pos), std::memory_order_relaxed);
-      free_ahead_ = 1;
     }
     return publish(pos, construct);
   }
 
   template <class Consume>
   BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
-    // Without kEvicting head_ is ours alone; with it, an evicting push may
-    // move it too (acquire: then its eviction's turn store is visible).
-    std::uint64_t pos =
-        head_.load(kEvicting ? std::memory_order_acquire : std::memory_order_relaxed);
+    std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
     for (;;) {
       Slot& slot = slot_at(pos);
-      if (!holds_item(slot, pos)) {
-        if constexpr (kEvicting) {
-          // The slot may hold a later lap because pos was evicted: go on from head_.
-          const std::uint64_t head = head_.load(std::memory_order_acquire);
-          if (head != pos) {
-            pos = head;
-            continue;
-          }
+      if constexpr (kEvicting) {
+        const RingStatus status = claim(slot, pos);
+        if (status == RingStatus::skipped) {
+          pos = skip_lapped(pos);
+          continue;
         }
-        if constexpr (kEvicting) {
-          // An evicting push of pos is under way (see try_push_evicting()). The
-          // acquire load of head_ that read pos saw its CAS, or a pop after it.
-          if (evicting_at_.load(std::memory_order_acquire) == pos) return RingStatus::busy;
-        }
+        if (status != RingStatus::ok) return status;
+      } else if (!holds_item(slot, pos)) {
         if (!closed_.load(std::memory_order_acquire)) return RingStatus::empty;
         // closed_ is set only after the last push published its item: re-read.
         if (!holds_item(slot, pos)) return RingStatus::closed;
-      }
-      if constexpr (kEvicting) {
-        // Claim pos against an evicting push; on failure pos is the new head_.
-        if (!head_.compare_exchange_strong(pos, positions_.next(pos), std::memory_order_acq_rel,
-                                           std::memory_order_acquire)) {
-          continue;
-        }
       }
       struct Release {
         SpscRing& ring;
@@ -175,9 +166,7 @@ class SpscRing {
           // Release: the item's destruction happens-before the pusher reuses the slot.
           slot.state.store(ring.free_state(ring.positions_.lap_step() + pos),
                            std::memory_order_release);
-          if constexpr (!kEvicting) {
-            ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
-          }
+          ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
         }
       } release{*this, slot, pos};
       consume(*slot.storage.get());
@@ -189,8 +178,8 @@ class SpscRing {
   /// for now, calling `construct(void* where)` once per slot, in order, and
   /// moving tail_ once for all of them. Sets `pushed`; returns ok (pushed >= 1),
   /// full, closed or busy (kEvicting: the popper is still emptying the first
-  /// slot). If construct throws, the items before it are published (`pushed`)
-  /// and the exception propagates.
+  /// slot). Never evicts. If construct throws, the items before it are
+  /// published (`pushed`) and the exception propagates.
   ///
   /// One announcement covers the batch: close() waits while pushing_at_ equals
   /// tail_, that is until the single tail_ store below. The items are handed to
@@ -202,25 +191,24 @@ class SpscRing {
     pushed = 0;
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
     if (!begin_push(pos)) return RingStatus::closed;
-    if (free_ahead_ < n) free_ahead_ = count_free_from(pos);
-    std::size_t claimed = std::min(n, free_ahead_);
+    std::size_t claimed = 0;
     if constexpr (kEvicting) {
-      // head_ moves before the popper empties a slot: take only the slots it has
-      // handed over. Acquire, as in publish(): that item's destruction
-      // happens-before our construction.
-      std::size_t ready = 0;
-      for (std::uint64_t p = pos; ready < claimed; ++ready, p = positions_.next(p)) {
+      // Free slots are those the popper has handed over, in order from pos.
+      // Acquire, as in room_at(): each item's destruction happens-before our construction.
+      for (std::uint64_t p = pos; claimed < n; ++claimed, p = positions_.next(p)) {
         if (slot_at(p).state.load(std::memory_order_acquire) != free_state(p)) break;
       }
-      if (ready == 0 && claimed != 0) {
+      if (claimed == 0) {
         end_unpublished_push();
-        return RingStatus::busy;
+        return room_at(pos);  // full or busy (a lapped slot cannot follow a free one)
       }
-      claimed = ready;
-    }
-    if (claimed == 0) {
-      end_unpublished_push();
-      return RingStatus::full;
+    } else {
+      if (free_ahead_ < n) free_ahead_ = count_free_from(pos);
+      claimed = std::min(n, free_ahead_);
+      if (claimed == 0) {
+        end_unpublished_push();
+        return RingStatus::full;
+      }
     }
     std::uint64_t p = pos;
     BQ_TRY {
@@ -243,48 +231,39 @@ class SpscRing {
   /// Pops up to `max` (>= 1) items at once, as many as are published now,
   /// calling `consume(T&)` with each, oldest first (each item is destroyed and
   /// its slot freed after), and moving head_ once for all of them (kEvicting:
-  /// claiming them with one CAS of head_). Sets `popped`. If consume throws, the
-  /// batch still goes on with the rest and the first exception propagates after.
-  /// When the next item is not there, does what try_pop() does and returns its status.
+  /// claiming each against an evicting push first). Sets `popped`. If consume
+  /// throws, the batch still goes on with the rest and the first exception
+  /// propagates after. When the next item is not there, does what try_pop()
+  /// does and returns its status.
   template <class Consume>
   RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped) {
     popped = 0;
     max = std::min(max, capacity());
-    // As in try_pop(): with kEvicting, acquire, so an eviction's state store is visible.
-    std::uint64_t pos =
-        head_.load(kEvicting ? std::memory_order_acquire : std::memory_order_relaxed);
+    const std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
     std::size_t claimed = 0;
     std::uint64_t end = pos;
-    for (;;) {
-      claimed = 0;
-      end = pos;
+    if constexpr (kEvicting) {
+      // Each item is claimed by its own CAS: the pusher evicts item by item, so
+      // no one claim can cover the batch. The batch ends at the first item the
+      // pusher took first (the next pop then skips from there).
+      for (; claimed < max && claim(slot_at(end), end) == RingStatus::ok; ++claimed) {
+        end = positions_.next(end);
+      }
+    } else {
       for (; claimed < max && holds_item(slot_at(end), end); ++claimed) end = positions_.next(end);
-      if (claimed == 0) {
-        const RingStatus status = try_pop(consume);
-        popped = status == RingStatus::ok ? 1 : 0;
-        return status;
-      }
-      if constexpr (!kEvicting) {
-        break;
-      } else {
-        // Claim them all against an evicting push, which takes only the item at
-        // head_: success means head_ still stood at pos, so none was evicted.
-        // On failure pos is the new head_ (an eviction): scan again from there.
-        if (head_.compare_exchange_strong(pos, end, std::memory_order_acq_rel,
-                                          std::memory_order_acquire)) {
-          break;
-        }
-      }
+    }
+    if (claimed == 0) {
+      const RingStatus status = try_pop(consume);
+      popped = status == RingStatus::ok ? 1 : 0;
+      return status;
     }
     struct MoveHead {
       SpscRing& ring;
       std::uint64_t end;
-      // Without kEvicting, head_ is stored once, after every slot is freed (also
-      // when a consume threw). Release: the items' destruction happens-before the
-      // pusher's acquire of head_ (count_free_from()), which is when it reuses them.
-      ~MoveHead() {
-        if constexpr (!kEvicting) ring.head_.store(end, std::memory_order_release);
-      }
+      // head_ is stored once, after every slot is freed (also when a consume
+      // threw). Release: the items' destruction happens-before the pusher's
+      // acquire of head_ (count_free_from()), which is when it reuses them.
+      ~MoveHead() { ring.head_.store(end, std::memory_order_release); }
     } move_head{*this, end};
     std::uint64_t p = pos;
     for_each_then_rethrow(claimed, [&](std::size_t) {
@@ -321,23 +300,31 @@ class SpscRing {
 
   [[nodiscard]] bool is_closed() const noexcept { return closing_.load(std::memory_order_acquire); }
 
-  /// For the popper: true if the next item is there or the ring is closed.
-  /// Enough for parking (see EventCount): the pusher stores the flag before
-  /// its signaller_fence() and its check for sleepers, the sleeping popper
-  /// registers and pays waiter_fence() before this read, so one sees the other.
+  /// For the popper: true if the next item is there (kEvicting: or its position
+  /// was lapped) or the ring is closed. Enough for parking (see EventCount):
+  /// the pusher stores the state before its signaller_fence() and its check
+  /// for sleepers, the sleeping popper registers and pays waiter_fence() before
+  /// this read, so one sees the other.
   [[nodiscard]] bool pop_may_proceed() const noexcept {
     if (closed_.load(std::memory_order_relaxed)) return true;
     const std::uint64_t head = head_.load(std::memory_order_relaxed);
-    return slot_at(head).state.load(std::memory_order_relaxed) == full_state(head);
+    const State state = slot_at(head).state.load(std::memory_order_relaxed);
+    if constexpr (kEvicting) {
+      // Not free for head's push, nor emptied by an eviction for it: an item.
+      return state != free_state(head) && state != (oldest_state(head) | kTakenBit);
+    } else {
+      return state == full_state(head);
+    }
   }
 
   /// For the pusher: true if there is room for `items` (1 to capacity()) or
   /// the ring is closing. By head_, as try_push() counts free slots: a pop
-  /// clears its slot's flag before it moves head_, so a test by flags could
-  /// pass while a push still finds the ring full, and a waiting pusher would
-  /// spin instead of sleeping until the popper moves head_. The popper stores
-  /// head_ before its signaller_fence(), which pairs with waiter_fence() as
-  /// for pop_may_proceed().
+  /// frees its slot before it moves head_, so a test by slots could pass while
+  /// a push still finds the ring full, and a waiting pusher would spin instead
+  /// of sleeping until the popper moves head_. The popper stores head_ before
+  /// its signaller_fence(), which pairs with waiter_fence() as for
+  /// pop_may_proceed(). (kEvicting: a lapped popper's head_ trails, which only
+  /// says "no room", true while the popper has not popped since.)
   [[nodiscard]] bool push_may_proceed(std::size_t items = 1) const noexcept {
     return closing_.load(std::memory_order_relaxed) ||
            positions_.count(tail_.load(std::memory_order_relaxed)) -
@@ -352,14 +339,15 @@ class SpscRing {
     // the tail_ read (tail_ is also stored after the item is published): that
     // push has happened, so pushed is at least what left the ring.
     const std::uint64_t tail = positions_.count(tail_.load(std::memory_order_acquire));
-    // Committed evictions before head_: every one is among the positions head_
-    // passed, so evicted only lags. Claims after head_: the acquire load of head_
-    // makes the claim of every eviction it includes visible (plus one in flight,
-    // which makes popped lag, never lead).
-    const std::uint64_t evicted = evictions_committed_.load(std::memory_order_acquire);
+    std::uint64_t evicted = 0;
+    std::uint64_t popped = 0;
+    if constexpr (kEvicting) {
+      // Each counted by its one writer at the claim (release), so neither is ahead.
+      evicted = evictions_.load(std::memory_order_acquire);
+      popped = popped_.load(std::memory_order_acquire);
+    }
     const std::uint64_t head = positions_.count(head_.load(std::memory_order_acquire));
-    const std::uint64_t skipped = evictions_claimed_.load(std::memory_order_acquire);
-    const std::uint64_t popped = head - std::min(head, skipped);
+    if constexpr (!kEvicting) popped = head;
     const std::uint64_t pushed = std::max(head, tail);
     return RingCounts{pushed, popped, evicted, std::min<std::uint64_t>(pushed - head, capacity())};
   }
@@ -374,8 +362,11 @@ class SpscRing {
  private:
   /// A slot's state says who may touch it. Without kEvicting, a flag: the pusher
   /// while false, the popper while true. With it, a turn: free_state(pos) for the
-  /// push of pos, full_state(pos) while it holds pos's item (see the file comment).
+  /// push of pos, full_state(pos) while it holds pos's item, that plus kTakenBit
+  /// once the popper (to pop it) or the pusher of the next lap (to evict it) has
+  /// claimed the item (see the file comment).
   using State = std::conditional_t<kEvicting, std::uint64_t, bool>;
+  static constexpr std::uint64_t kTakenBit = std::uint64_t{1} << 63;
   struct Slot {
     std::atomic<State> state;
     Storage<T> storage;
@@ -395,9 +386,76 @@ class SpscRing {
       return true;
     }
   }
+  /// kEvicting: the state of pos's slot while it still holds the item pushed a
+  /// lap before pos (the oldest item, when the pusher is at pos).
+  std::uint64_t oldest_state(std::uint64_t pos) const noexcept {
+    return 2 * positions_.lap(pos) - 1;
+  }
   /// For the popper of `pos`: acquire, so the item's construction happens-before its move.
   bool holds_item(const Slot& slot, std::uint64_t pos) const noexcept {
     return slot.state.load(std::memory_order_acquire) == full_state(pos);
+  }
+
+  /// kEvicting, for the pusher of `pos`: ok if its slot is free, full if it
+  /// still holds the oldest item, busy if the popper has claimed that item and
+  /// is moving it out. Acquire: the pop's destruction of the previous item
+  /// happens-before our construction.
+  RingStatus room_at(std::uint64_t pos) const noexcept {
+    const std::uint64_t state = slot_at(pos).state.load(std::memory_order_acquire);
+    if (state == free_state(pos)) return RingStatus::ok;
+    return state == oldest_state(pos) ? RingStatus::full : RingStatus::busy;
+  }
+
+  /// kEvicting, for the popper of `pos`: claims its item with one CAS of the
+  /// slot's turn (ok), or says why not: empty, closed (and empty), busy (an
+  /// evicting push of pos has emptied the slot and is writing pos's item:
+  /// evicting and queueing are one step, so this is not "empty"), or skipped
+  /// (pos was lapped: its item was evicted, and the slot holds a later lap's).
+  BQ_ALWAYS_INLINE RingStatus claim(Slot& slot, std::uint64_t pos) noexcept {
+    for (;;) {
+      // Acquire: the item's construction happens-before our move out of it.
+      std::uint64_t state = slot.state.load(std::memory_order_acquire);
+      if (state == full_state(pos)) {
+        // Against the pusher a lap ahead, which may be claiming it to evict;
+        // if that won, the reloaded state says lapped.
+        if (slot.state.compare_exchange_strong(state, full_state(pos) | kTakenBit,
+                                               std::memory_order_acquire,
+                                               std::memory_order_relaxed)) {
+          popped_.store(popped_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+          return RingStatus::ok;
+        }
+        continue;
+      }
+      if (state == free_state(pos)) {
+        if (!closed_.load(std::memory_order_acquire)) return RingStatus::empty;
+        // closed_ is set only after the last push published its item: re-read.
+        if (slot.state.load(std::memory_order_acquire) == free_state(pos)) {
+          return RingStatus::closed;
+        }
+        continue;
+      }
+      if (state == (oldest_state(pos) | kTakenBit)) return RingStatus::busy;
+      // Any other turn is a later lap (or pos's own item, claimed by its
+      // evictor): the slot of the oldest item the popper has not passed never
+      // holds an earlier lap's, because every position before it was popped
+      // or found lapped like this one.
+      return RingStatus::skipped;
+    }
+  }
+
+  /// kEvicting: moves a lapped popper from `pos` to the oldest position that
+  /// can still hold an item, and returns it. Every push before tail_ is done,
+  /// evicting the item a lap before it if that was still queued, so no position
+  /// more than a lap behind tail_ holds one; pos itself was found lapped. A
+  /// stale tail_ only skips less (the next claim finds the rest lapped too).
+  std::uint64_t skip_lapped(std::uint64_t pos) noexcept {
+    const std::uint64_t tail = tail_.load(std::memory_order_acquire);
+    std::uint64_t next = positions_.next(pos);
+    if (positions_.count(tail) >= positions_.count(next) + capacity()) {
+      next = tail - positions_.lap_step();
+    }
+    head_.store(next, std::memory_order_release);
+    return next;
   }
 
   /// Announces the push at `pos`; returns false (the push ended) if the ring is closing.
@@ -422,35 +480,30 @@ class SpscRing {
     while (!closed_.load(std::memory_order_acquire)) std::this_thread::yield();
   }
 
-  /// Constructs the item of `pos` (announced, counted free) in its slot and publishes it.
+  /// Constructs the item of `pos` (announced; its slot free, or emptied by this
+  /// push's eviction) in its slot and publishes it.
   template <class Construct>
   BQ_ALWAYS_INLINE RingStatus publish(std::uint64_t pos, Construct& construct) {
     Slot& slot = slot_at(pos);
-    if constexpr (kEvicting) {
-      // head_ moves before the popper empties the slot: it may still be a move away.
-      // Acquire: the previous item's destruction happens-before our construction.
-      if (slot.state.load(std::memory_order_acquire) != free_state(pos)) {
-        end_unpublished_push();
-        return RingStatus::busy;
-      }
-    }
-    construct_in(slot.storage, construct, [this] { end_unpublished_push(); });  // nothing published
+    // If it throws, nothing is published, and an eviction before it stands.
+    construct_in(slot.storage, construct, [&] { give_back(slot, pos); });
     // Release: the item's construction happens-before the popper's acquire of
     // the state. tail_ moves after the state, so when close() sees tail_ move,
     // the item is there for the pops that trust closed_.
     slot.state.store(full_state(pos), std::memory_order_release);
     const std::uint64_t next = positions_.next(pos);
     tail_.store(next, std::memory_order_release);
-    --free_ahead_;
+    if constexpr (!kEvicting) --free_ahead_;
     sample_size(next);
     return RingStatus::ok;
   }
 
-  /// After an eviction whose move threw: the slot is empty, and free again for `pos`,
-  /// which stays unpublished (the eviction stands, counted).
+  /// After a push of `pos` threw (constructing its item, or moving out the item
+  /// it evicted): the slot is empty, and free again for `pos`, which stays
+  /// unpublished (an eviction stands, counted). Until then a popper of pos found
+  /// the evicted item's claim there and waited (see claim()).
   void give_back(Slot& slot, std::uint64_t pos) noexcept {
     slot.state.store(free_state(pos), std::memory_order_relaxed);
-    free_ahead_ = 1;
     end_unpublished_push();
   }
 
@@ -472,7 +525,7 @@ class SpscRing {
       end_unpublished_push();
       return;
     }
-    free_ahead_ -= published;
+    if constexpr (!kEvicting) free_ahead_ -= published;
     // Release: the items' construction happens-before close()'s acquire of tail_,
     // after which pops trust closed_.
     tail_.store(next, std::memory_order_release);
@@ -481,10 +534,7 @@ class SpscRing {
   static constexpr std::uint64_t kNoPush = ~std::uint64_t{0};  // never a position
 
   /// Ends an announced push that published nothing (full, closed or thrown).
-  void end_unpublished_push() noexcept {
-    if constexpr (kEvicting) evicting_at_.store(kNoPush, std::memory_order_release);
-    pushing_at_.store(kNoPush, std::memory_order_release);
-  }
+  void end_unpublished_push() noexcept { pushing_at_.store(kNoPush, std::memory_order_release); }
 
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
 
@@ -495,10 +545,10 @@ class SpscRing {
     return slots_[index];
   }
 
-  /// Returns how many slots from `pos` on are free, by a fresh read of head_
-  /// (the popper's line, so read only when the last count has run out).
-  /// Acquire: each pop's destruction of its item happens-before the pusher
-  /// reuses that slot.
+  /// Without kEvicting: returns how many slots from `pos` on are free, by a
+  /// fresh read of head_ (the popper's line, so read only when the last count
+  /// has run out). Acquire: each pop's destruction of its item happens-before
+  /// the pusher reuses that slot.
   std::size_t count_free_from(std::uint64_t pos) const noexcept {
     const std::uint64_t head = head_.load(std::memory_order_acquire);
     return capacity() - static_cast<std::size_t>(positions_.count(pos) - positions_.count(head));
@@ -521,47 +571,53 @@ class SpscRing {
   void sample_size(std::uint64_t next) noexcept {
     const std::size_t known = static_cast<std::size_t>(high_watermark_.get());
     if (known >= capacity()) return;
-    if (free_ahead_ == 0 && (free_ahead_ = count_free_from(next)) == 0) {
-      high_watermark_.raise_to(capacity());
-      return;
-    }
     if constexpr (kEvicting) {
-      // Turns do not say "holds an item" without the position's lap: sample by
-      // head_ on the stride (the popper's line, once per stride).
-      if (high_watermark_.should_sample(positions_.index(next))) {
-        high_watermark_.sample(positions_.count(next),
-                               positions_.count(head_.load(std::memory_order_relaxed)));
+      // The next slot still holding the oldest item means the ring is full
+      // (pops and evictions both take the oldest first); it is usually on the
+      // line just written. Turns do not say "holds an item" without the
+      // position's lap, so other sizes are sampled by head_ on the stride (the
+      // popper's line, once per stride; a lapped popper's head_ trails, and the
+      // ring was full then).
+      if (slot_at(next).state.load(std::memory_order_relaxed) == oldest_state(next)) {
+        high_watermark_.raise_to(capacity());
+      } else if (high_watermark_.should_sample(positions_.index(next))) {
+        const std::uint64_t pushes = positions_.count(next);
+        const std::uint64_t pops = positions_.count(head_.load(std::memory_order_relaxed));
+        if (pushes > pops)
+          high_watermark_.raise_to(std::min<std::uint64_t>(pushes - pops, capacity()));
       }
       return;
-    } else if (!high_watermark_.should_sample(positions_.index(next)) ||
-               !holds_at_least(next, known + 1)) {
-      return;
+    } else {
+      if (free_ahead_ == 0 && (free_ahead_ = count_free_from(next)) == 0) {
+        high_watermark_.raise_to(capacity());
+        return;
+      }
+      if (!high_watermark_.should_sample(positions_.index(next)) ||
+          !holds_at_least(next, known + 1)) {
+        return;
+      }
+      // The ring holds more than `known` (and fewer than capacity()) items:
+      // bisect for the largest count it held. A concurrent pop can only make
+      // the answer smaller, never above what the ring held.
+      std::size_t held = known + 1;
+      std::size_t not_held = capacity();
+      while (not_held - held > 1) {
+        const std::size_t middle = held + (not_held - held) / 2;
+        (holds_at_least(next, middle) ? held : not_held) = middle;
+      }
+      high_watermark_.raise_to(held);
     }
-    // The ring holds more than `known` (and fewer than capacity()) items:
-    // bisect for the largest count it held. A concurrent pop can only make
-    // the answer smaller, never above what the ring held.
-    std::size_t held = known + 1;
-    std::size_t not_held = capacity();
-    while (not_held - held > 1) {
-      const std::size_t middle = held + (not_held - held) / 2;
-      (holds_at_least(next, middle) ? held : not_held) = middle;
-    }
-    high_watermark_.raise_to(held);
   }
 
-  // The pusher's line: its position and the push it announced (read by close(), rarely).
+  // The pusher's line: its position, the push it announced (read by close(),
+  // rarely) and, with kEvicting, its evictions (read by counts()).
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
   std::atomic<std::uint64_t> pushing_at_{kNoPush};
-  std::size_t free_ahead_ = 0;  // slots from tail_ on known to be free (pusher only)
-  // Evictions (kEvicting only), written by the pusher alone: claimed before its
-  // head_ CAS (taken back if it fails) and committed after (see counts()).
-  std::atomic<std::uint64_t> evictions_claimed_{0};
-  // The position an evicting push is queueing, until it is published (kNoPush:
-  // none); read by the popper only when it finds the ring empty.
-  std::atomic<std::uint64_t> evicting_at_{kNoPush};
-  std::atomic<std::uint64_t> evictions_committed_{0};
-  // The popper's line.
+  std::size_t free_ahead_ = 0;  // without kEvicting: slots from tail_ on known to be free
+  std::atomic<std::uint64_t> evictions_{0};
+  // The popper's line: its position and, with kEvicting, its pops.
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+  std::atomic<std::uint64_t> popped_{0};
   // Read-mostly.
   alignas(kCacheLine) const RingPositions positions_;
   const std::unique_ptr<Slot[]> slots_;
