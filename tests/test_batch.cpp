@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "support/test_util.hpp"
@@ -465,16 +466,19 @@ void run_exactly_once(int producers, int consumers, std::uint64_t per_producer) 
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("batches mixed with single operations deliver each item exactly once (Mpmc)",
-                   "[batch][stress]", bq::DropOldest, bq::DropNewest, bq::Block,
-                   bq_test::EvictNoTraits) {
-  run_exactly_once<TestType, bq::Mpmc>(3, 3, bq_test::scaled(20000));
-}
+/// The policies that evict, refuse and wait, and a user-written one, in both modes.
+using ExactlyOnceCases =
+    std::tuple<Case<bq::DropOldest, bq::Mpmc>, Case<bq::DropNewest, bq::Mpmc>,
+               Case<bq::Block, bq::Mpmc>, Case<bq_test::EvictNoTraits, bq::Mpmc>,
+               Case<bq::DropOldest, bq::Spsc>, Case<bq::DropNewest, bq::Spsc>,
+               Case<bq::Block, bq::Spsc>, Case<bq_test::EvictNoTraits, bq::Spsc>>;
 
-TEMPLATE_TEST_CASE("batches mixed with single operations deliver each item exactly once (Spsc)",
-                   "[batch][stress]", bq::DropOldest, bq::DropNewest, bq::Block,
-                   bq_test::EvictNoTraits) {
-  run_exactly_once<TestType, bq::Spsc>(1, 1, bq_test::scaled(60000));
+TEMPLATE_LIST_TEST_CASE("batches mixed with single operations deliver each item exactly once",
+                        "[batch][stress]", ExactlyOnceCases) {
+  // Spsc: one thread on each side, with as many items as the three Mpmc producers have.
+  constexpr int kThreads = std::is_same_v<typename TestType::concurrency, bq::Spsc> ? 1 : 3;
+  run_exactly_once<typename TestType::policy, typename TestType::concurrency>(
+      kThreads, kThreads, bq_test::scaled(60000 / kThreads));
 }
 
 namespace {
