@@ -55,7 +55,9 @@
 //   members is undefined; debug builds assert that no thread is waiting.
 //
 // The engine is in detail/: mpmc_ring.hpp and spsc_ring.hpp (the lock-free
-// rings), event_count.hpp (parking), wait.hpp (deadlines and spinning).
+// rings), parking_ring.hpp (waking and waiting around the ring), event_count.hpp
+// (parking), wait.hpp and clock_deadline.hpp (deadlines and spinning), stop.hpp
+// (cancelling a wait), queue_counters.hpp (the counters behind metrics()).
 #pragma once
 
 #include <algorithm>
@@ -71,27 +73,13 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
-#if __has_include(<version>)
-#include <version>
-#endif
 
-// BQ_HAS_STOP_TOKEN: 1 when the standard library has std::stop_token (C++20's
-// <stop_token>, with std::jthread), which the cancellable waits take; 0 otherwise
-// (e.g. libc++ 14). Define it to 0 to leave them out.
-#ifndef BQ_HAS_STOP_TOKEN
-#if defined(__cpp_lib_jthread) && __cpp_lib_jthread >= 201911L && __has_include(<stop_token>)
-#define BQ_HAS_STOP_TOKEN 1
-#else
-#define BQ_HAS_STOP_TOKEN 0
-#endif
-#endif
-#if BQ_HAS_STOP_TOKEN
-#include <stop_token>
-#endif
-
-#include "detail/event_count.hpp"
+#include "detail/clock_deadline.hpp"
 #include "detail/mpmc_ring.hpp"
+#include "detail/parking_ring.hpp"
+#include "detail/queue_counters.hpp"
 #include "detail/spsc_ring.hpp"
+#include "detail/stop.hpp"  // BQ_HAS_STOP_TOKEN: whether the waits take a std::stop_token
 #include "detail/wait.hpp"
 #include "metrics.hpp"
 #include "policy.hpp"
@@ -103,60 +91,6 @@ namespace bq {
 struct Mpmc {};
 /// Concurrency tag: at most one thread pushes and one thread pops at a time.
 struct Spsc {};
-
-namespace detail {
-
-/// The stop token of the waits that cannot be cancelled.
-struct NoStop {
-  static constexpr bool stop_requested() noexcept { return false; }
-};
-
-/// While alive, makes a stop request on the token wake the threads sleeping on
-/// an EventCount (nothing at all for NoStop). See BoundedQueue::park().
-template <class Stop>
-class StopWaker {
- public:
-  StopWaker(const Stop& /*stop*/, EventCount& /*event*/) noexcept {}
-};
-
-#if BQ_HAS_STOP_TOKEN
-template <>
-class StopWaker<std::stop_token> {
- public:
-  StopWaker(const std::stop_token& stop, EventCount& event) noexcept
-      : callback_(stop, WakeAll{&event}) {}
-
- private:
-  struct WakeAll {
-    EventCount* event;
-    void operator()() const noexcept { event->notify_all(); }
-  };
-  std::stop_callback<WakeAll> callback_;
-};
-#endif
-
-/// A deadline on a clock other than steady_clock (system_clock, a user's clock):
-/// each sleep lasts the time left, measured on that clock when the sleep starts,
-/// and only that clock says when the deadline has passed, so a wait never ends
-/// before the clock reaches it (as std::condition_variable::wait_until behaves).
-template <class C, class Duration>
-class ClockDeadline {
- public:
-  explicit ClockDeadline(std::chrono::time_point<C, Duration> when) : when_(when) {}
-  void start() noexcept {}
-  /// Returns the steady_clock time at which the time left now will have passed.
-  Clock::time_point get() {
-    const auto now = C::now();
-    if (!(now < when_)) return Clock::time_point::min();
-    return deadline_after(when_ - now);
-  }
-  bool passed() { return !(C::now() < when_); }
-
- private:
-  std::chrono::time_point<C, Duration> when_;
-};
-
-}  // namespace detail
 
 /// What force_push() did, and the item it evicted, if any.
 template <class T>
@@ -186,6 +120,7 @@ class BoundedQueue {
   using Ring = std::conditional_t<std::is_same_v<Concurrency, Spsc>,
                                   detail::SpscRing<T, detail::policy_may_evict<Policy>()>,
                                   detail::MpmcRing<T>>;
+  using Parking = detail::ParkingRing<T, Ring>;
   using RingStatus = detail::RingStatus;
   using Deadline = detail::Deadline;
   using NoStop = detail::NoStop;
@@ -218,8 +153,7 @@ class BoundedQueue {
 
   /// Destroys the items still queued. No thread may be inside a member.
   ~BoundedQueue() {
-    assert(!not_empty_.has_waiters() && !not_full_.has_waiters() &&
-           "bq: BoundedQueue destroyed while threads are waiting in it");
+    assert(!ring_.has_waiters() && "bq: BoundedQueue destroyed while threads are waiting in it");
   }
 
   /// Pushes a copy of `item`, applying the policy when full (a blocking policy
@@ -239,35 +173,37 @@ class BoundedQueue {
   /// Like push(), but a blocking policy waits at most `timeout`; zero or negative never waits.
   template <class Rep, class Period>
   PushResult push_for(T&& item, std::chrono::duration<Rep, Period> timeout) {
-    return push_with_policy(constructor(std::move(item)), after(timeout), NoStop{});
+    return push_with_policy(constructor(std::move(item)), detail::deadline_in(timeout), NoStop{});
   }
   template <class Rep, class Period>
   PushResult push_for(const T& item, std::chrono::duration<Rep, Period> timeout) {
-    return push_with_policy(constructor(item), after(timeout), NoStop{});
+    return push_with_policy(constructor(item), detail::deadline_in(timeout), NoStop{});
   }
 
   /// Like push(), but a blocking policy waits until `deadline` at the latest, on
   /// any clock (a wait never ends before that clock reaches the deadline).
   template <class C, class Duration>
   PushResult push_until(T&& item, std::chrono::time_point<C, Duration> deadline) {
-    return push_with_policy(constructor(std::move(item)), until(deadline), NoStop{});
+    return push_with_policy(constructor(std::move(item)), detail::deadline_at(deadline), NoStop{});
   }
   template <class C, class Duration>
   PushResult push_until(const T& item, std::chrono::time_point<C, Duration> deadline) {
-    return push_with_policy(constructor(item), until(deadline), NoStop{});
+    return push_with_policy(constructor(item), detail::deadline_at(deadline), NoStop{});
   }
 
   /// Constructs an item in place like emplace(), but a blocking policy waits at most `timeout`.
   template <class Rep, class Period, class... Args>
   PushResult emplace_for(std::chrono::duration<Rep, Period> timeout, Args&&... args) {
-    return push_with_policy(constructor(std::forward<Args>(args)...), after(timeout), NoStop{});
+    return push_with_policy(constructor(std::forward<Args>(args)...), detail::deadline_in(timeout),
+                            NoStop{});
   }
 
   /// Constructs an item in place like emplace(), but a blocking policy waits
   /// until `deadline` (any clock) at the latest.
   template <class C, class Duration, class... Args>
   PushResult emplace_until(std::chrono::time_point<C, Duration> deadline, Args&&... args) {
-    return push_with_policy(constructor(std::forward<Args>(args)...), until(deadline), NoStop{});
+    return push_with_policy(constructor(std::forward<Args>(args)...), detail::deadline_at(deadline),
+                            NoStop{});
   }
 
 #if BQ_HAS_STOP_TOKEN
@@ -287,24 +223,24 @@ class BoundedQueue {
   template <class Rep, class Period>
   [[nodiscard]] PushResult push_for(T&& item, std::chrono::duration<Rep, Period> timeout,
                                     const std::stop_token& stop) {
-    return push_with_policy(constructor(std::move(item)), after(timeout), stop);
+    return push_with_policy(constructor(std::move(item)), detail::deadline_in(timeout), stop);
   }
   template <class Rep, class Period>
   [[nodiscard]] PushResult push_for(const T& item, std::chrono::duration<Rep, Period> timeout,
                                     const std::stop_token& stop) {
-    return push_with_policy(constructor(item), after(timeout), stop);
+    return push_with_policy(constructor(item), detail::deadline_in(timeout), stop);
   }
 
   /// Like push_until(), but cancellable by `stop` as push(item, stop) is.
   template <class C, class Duration>
   [[nodiscard]] PushResult push_until(T&& item, std::chrono::time_point<C, Duration> deadline,
                                       const std::stop_token& stop) {
-    return push_with_policy(constructor(std::move(item)), until(deadline), stop);
+    return push_with_policy(constructor(std::move(item)), detail::deadline_at(deadline), stop);
   }
   template <class C, class Duration>
   [[nodiscard]] PushResult push_until(const T& item, std::chrono::time_point<C, Duration> deadline,
                                       const std::stop_token& stop) {
-    return push_with_policy(constructor(item), until(deadline), stop);
+    return push_with_policy(constructor(item), detail::deadline_at(deadline), stop);
   }
 #endif
 
@@ -317,7 +253,7 @@ class BoundedQueue {
   template <class... Args>
   [[nodiscard]] BQ_ALWAYS_INLINE bool try_emplace(Args&&... args) {
     auto construct = constructor(std::forward<Args>(args)...);
-    return push_once(construct) == RingStatus::ok;
+    return ring_.push_once(construct) == RingStatus::ok;
   }
 
   /// Pushes the longest prefix of `range` that fits now, in order, claiming its
@@ -370,14 +306,14 @@ class BoundedQueue {
   /// Like pop(), but waits at most `timeout` (nullopt on timeout).
   template <class Rep, class Period>
   [[nodiscard]] std::optional<T> pop_for(std::chrono::duration<Rep, Period> timeout) {
-    return pop_until_deadline(after(timeout), NoStop{});
+    return pop_until_deadline(detail::deadline_in(timeout), NoStop{});
   }
 
   /// Like pop(), but waits until `deadline` at the latest, on any clock
   /// (nullopt on timeout; never before that clock reaches the deadline).
   template <class C, class Duration>
   [[nodiscard]] std::optional<T> pop_until(std::chrono::time_point<C, Duration> deadline) {
-    return pop_until_deadline(until(deadline), NoStop{});
+    return pop_until_deadline(detail::deadline_at(deadline), NoStop{});
   }
 
 #if BQ_HAS_STOP_TOKEN
@@ -393,14 +329,14 @@ class BoundedQueue {
   template <class Rep, class Period>
   [[nodiscard]] std::optional<T> pop_for(std::chrono::duration<Rep, Period> timeout,
                                          const std::stop_token& stop) {
-    return pop_until_deadline(after(timeout), stop);
+    return pop_until_deadline(detail::deadline_in(timeout), stop);
   }
 
   /// Like pop_until(), but cancellable by `stop` as pop(stop) is.
   template <class C, class Duration>
   [[nodiscard]] std::optional<T> pop_until(std::chrono::time_point<C, Duration> deadline,
                                            const std::stop_token& stop) {
-    return pop_until_deadline(until(deadline), stop);
+    return pop_until_deadline(detail::deadline_at(deadline), stop);
   }
 #endif
 
@@ -426,23 +362,19 @@ class BoundedQueue {
   template <class OutputIt, class Rep, class Period>
   [[nodiscard]] std::size_t pop_into_for(OutputIt out, std::size_t max,
                                          std::chrono::duration<Rep, Period> timeout) {
-    return pop_range_until(out, max, after(timeout));
+    return pop_range_until(out, max, detail::deadline_in(timeout));
   }
 
   /// Like pop_into(), but waits until `deadline` at the latest, on any clock.
   template <class OutputIt, class C, class Duration>
   [[nodiscard]] std::size_t pop_into_until(OutputIt out, std::size_t max,
                                            std::chrono::time_point<C, Duration> deadline) {
-    return pop_range_until(out, max, until(deadline));
+    return pop_range_until(out, max, detail::deadline_at(deadline));
   }
 
   /// Closes the queue: later pushes return `closed`, pops drain the remaining
   /// items, and every waiting thread wakes. Idempotent; thread-safe.
-  void close() noexcept {
-    ring_.close();
-    not_empty_.notify_all();
-    not_full_.notify_all();
-  }
+  void close() noexcept { ring_.close(); }
 
   /// Closes the queue (as close() does) and removes every item still queued, at
   /// once: each goes to the eviction handler if there is one (in this thread,
@@ -464,40 +396,24 @@ class BoundedQueue {
   std::size_t clear() { return discard_queued(capacity()); }
 
   /// Returns true once close() has been called.
-  [[nodiscard]] bool is_closed() const noexcept { return ring_.is_closed(); }
+  [[nodiscard]] bool is_closed() const noexcept { return ring_.ring().is_closed(); }
 
   /// Returns the number of queued items: exact when no push or pop is running,
   /// otherwise at most the size at the moment it reads the pop position (it
   /// reads the push position first), so never more than the queue really held.
   [[nodiscard]] std::size_t size() const noexcept {
-    return static_cast<std::size_t>(ring_.counts().size);
+    return static_cast<std::size_t>(ring_.ring().counts().size);
   }
-  [[nodiscard]] std::size_t capacity() const noexcept { return ring_.capacity(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return ring_.ring().capacity(); }
   /// Returns size() == 0, with the same caveat.
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
   /// Returns a snapshot of the counters, without a lock and without slowing
   /// pushes or pops. Safe from any thread at any time.
-  [[nodiscard]] QueueMetrics metrics() const noexcept {
-    std::uint64_t discarded = 0;
-    const detail::RingCounts c = counts(discarded);
-    QueueMetrics m;
-    m.capacity = capacity();
-    m.size = static_cast<std::size_t>(c.size);
-    // A size read here was held, so it raises the mark for every later read too.
-    m.high_watermark = static_cast<std::size_t>(ring_.high_watermark().raise_to(c.size));
-    m.pushed = c.pushed;
-    m.popped = c.popped;
-    m.dropped_oldest = c.evicted;
-    m.dropped_newest = dropped_newest_.load(std::memory_order_relaxed);
-    m.timed_out = timed_out_.load(std::memory_order_relaxed);
-    m.rejected_closed = rejected_closed_.load(std::memory_order_relaxed);
-    m.discarded = discarded;
-    return m;
-  }
+  [[nodiscard]] QueueMetrics metrics() const noexcept { return counters_.snapshot(ring_.ring()); }
 
   /// Sets the high watermark to the current size (e.g. after a monitor read it).
-  void reset_high_watermark() noexcept { ring_.high_watermark().reset_to(size()); }
+  void reset_high_watermark() noexcept { ring_.ring().high_watermark().reset_to(size()); }
 
   /// Returns the configuration the queue was built with.
   [[nodiscard]] const QueueConfig& config() const noexcept { return config_; }
@@ -522,61 +438,6 @@ class BoundedQueue {
     return [&args...](void* where) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
       ::new (where) T(std::forward<Args>(args)...);
     };
-  }
-
-  /// Returns the ring's counts with `pushed` and `popped` never below a value
-  /// reported before. The ring's counts are never ahead of the truth but may
-  /// lag behind a value it reported earlier (operations in flight), so keeping
-  /// the largest value reported is still never ahead, and exact once the queue
-  /// is quiet. `pushed` is also at least what was popped, evicted and discarded
-  /// (each of those was pushed; the ring reads its push count first, so it may
-  /// trail). Sets `discarded` to the discard count it used.
-  ///
-  /// The ring counts a discard as a pop. Each discard counts itself in
-  /// discard_claims_ before its ring pop (and takes the claim back if it
-  /// removed nothing), so the claims read after the ring's counts include every
-  /// discard those counts include (the ring pop is a release of the pop
-  /// position that the counts acquire); subtracting them leaves a popped count
-  /// that may lag by discards in flight but is never ahead.
-  detail::RingCounts counts(std::uint64_t& discarded) const noexcept {
-    detail::RingCounts c = ring_.counts();
-    const std::uint64_t claims = discard_claims_.load(std::memory_order_seq_cst);
-    discarded = discarded_.load(std::memory_order_relaxed);
-    const std::uint64_t removed = c.popped + c.evicted;  // ring pops include discards
-    c.popped = raise_reported(popped_reported_, c.popped - std::min(c.popped, claims));
-    c.pushed = raise_reported(pushed_reported_,
-                              std::max({c.pushed, removed, c.popped + c.evicted + discarded}));
-    return c;
-  }
-
-  /// Raises `reported` to `value` if it is below, and returns the larger of the two.
-  static std::uint64_t raise_reported(std::atomic<std::uint64_t>& reported,
-                                      std::uint64_t value) noexcept {
-    std::uint64_t seen = reported.load(std::memory_order_relaxed);
-    while (value > seen &&
-           !reported.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
-    }
-    return std::max(value, seen);
-  }
-
-  /// One attempt to push, retrying only while a popper is half-way through the
-  /// slot we need (so a failed attempt really means full or closed).
-  template <class Construct>
-  BQ_ALWAYS_INLINE RingStatus push_once(Construct& construct) {
-    detail::Backoff backoff;
-    for (;;) {
-      const RingStatus status = ring_try_push(construct);
-      if (status == RingStatus::ok) {
-        wake_a_popper();
-        return status;
-      }
-      if (status == RingStatus::full) {
-        // The sampled high watermark may have missed the last steps to full.
-        ring_.high_watermark().raise_to(capacity());
-      }
-      if (status != RingStatus::busy) return status;
-      backoff.pause();
-    }
   }
 
   /// Returns a callable that placement-constructs a T from `*next`, then steps
@@ -616,22 +477,23 @@ class BoundedQueue {
     while (left > 0) {
       const std::size_t asked = std::min(left, capacity());
       std::size_t pushed = 0;
-      const RingStatus status = push_batch_once(asked, construct, pushed);
+      const RingStatus status = ring_.push_batch_once(asked, construct, pushed);
       queued += pushed;
       left -= pushed;
       if (pushed == asked) continue;
       if (!apply_policy) break;
       if (status == RingStatus::closed) {
-        rejected_closed_.fetch_add(left, std::memory_order_relaxed);
+        counters_.add_rejected_closed(left);
         break;
       }
       // Full: what the policy says for the next item (see push_when_full()).
       FullAction action = evicts_at_once() ? FullAction::evict_oldest : policy_.on_full(false);
       if (action == FullAction::wait) {
         if (!deadline.passed()) {
-          if (!yield_until(
-                  [&] { return ring_.push_may_proceed(std::min(left, refill_batch())); })) {
-            wait_for_room(deadline, NoStop{});
+          if (!Parking::yield_until([&] {
+                return ring_.ring().push_may_proceed(std::min(left, ring_.refill_batch()));
+              })) {
+            ring_.wait_for_room(deadline, NoStop{});
           }
           deadline.start();  // from the first wait on, as push_when_full() does
           continue;
@@ -646,7 +508,7 @@ class BoundedQueue {
           // One item, evicting (one claim each, as single pushes: the ring is full).
           --left;
           if (push_evicting_oldest(construct) == PushResult::closed) {  // counted that one
-            rejected_closed_.fetch_add(left, std::memory_order_relaxed);
+            counters_.add_rejected_closed(left);
             break;
           }
           ++queued;
@@ -654,72 +516,13 @@ class BoundedQueue {
         }
       }
       if (action == FullAction::drop_newest) {
-        dropped_newest_.fetch_add(left, std::memory_order_relaxed);
+        counters_.add_dropped_newest(left);
       } else {  // time_out, or wait again after the deadline
-        timed_out_.fetch_add(left, std::memory_order_relaxed);
+        counters_.add_timed_out(left);
       }
       break;
     }
     return queued;
-  }
-
-  /// One batch push attempt of `n` (1 to capacity()) items, retrying only while
-  /// the SPSC ring's popper is half-way through the first slot. Wakes poppers
-  /// for the items queued (all sleepers when more than one item: each may take
-  /// one), also before an exception from a construction propagates.
-  template <class Construct>
-  RingStatus push_batch_once(std::size_t n, Construct& construct, std::size_t& pushed) {
-    detail::Backoff backoff;
-    for (;;) {
-      RingStatus status;
-      if constexpr (std::is_nothrow_invocable_v<Construct&, void*>) {
-        status = ring_.try_push_batch(n, construct, pushed);
-      } else {
-        BQ_TRY { status = ring_.try_push_batch(n, construct, pushed); }
-        BQ_CATCH(...) {
-          wake_poppers(pushed);
-          wake_a_pusher();  // see ring_try_push()
-          BQ_RETHROW;
-        }
-      }
-      if (status == RingStatus::ok) {
-        wake_poppers(pushed);
-        return status;
-      }
-      if (status == RingStatus::full) ring_.high_watermark().raise_to(capacity());
-      if (status != RingStatus::busy) return status;
-      backoff.pause();
-    }
-  }
-
-  /// How often a batch operation that must wait yields the CPU, retrying after each, before
-  /// it waits as single operations do (spin, then sleep). Batches are typically one batch
-  /// away from going on; when both threads share one core (a loaded machine), a yield lets
-  /// the other run at once, where the spin before sleeping would burn the time slice it
-  /// needs (measured with both threads pinned to one CPU: 11.6 M items/s parking, 46 to
-  /// 112 M items/s yielding, 1P1C batches of 32).
-  static constexpr int kBatchYields = 8;
-
-  /// Yields up to kBatchYields times until `ready()`; returns whether it became true.
-  template <class Ready>
-  static bool yield_until(Ready&& ready) {
-    for (int yields = 0; yields < kBatchYields; ++yields) {
-      if (ready()) return true;
-      std::this_thread::yield();
-    }
-    return ready();
-  }
-
-  /// Wakes the poppers that `items` new items may serve.
-  void wake_poppers(std::size_t items) noexcept {
-    if (items == 0) return;
-    ring_.signaller_fence();
-    if (!not_empty_.has_waiters()) return;
-    if (items == 1) {
-      not_empty_.notify_one();
-    } else {
-      not_empty_.notify_all();
-    }
   }
 
   /// The batch pops: one batch attempt; if nothing was there, one pop that waits
@@ -728,72 +531,24 @@ class BoundedQueue {
   std::size_t pop_range_until(OutputIt& out, std::size_t max, Until deadline) {
     if (max == 0) return 0;
     std::size_t popped = 0;
-    RingStatus status = pop_batch_once(out, max, popped);
+    RingStatus status = ring_.pop_batch_once(out, max, popped);
     for (int yields = 0;; ++yields) {
-      while (status == RingStatus::skipped) status = pop_batch_once(out, max, popped);  // holes
+      while (status == RingStatus::skipped)
+        status = ring_.pop_batch_once(out, max, popped);  // holes
       if (popped != 0) return popped;
       // Empty and open, for a pop that may wait: yield first (see yield_until()).
-      if (status != RingStatus::empty || yields == kBatchYields || deadline.passed()) break;
+      if (status != RingStatus::empty || yields == Parking::kBatchYields || deadline.passed())
+        break;
       std::this_thread::yield();
-      status = pop_batch_once(out, max, popped);
+      status = ring_.pop_batch_once(out, max, popped);
     }
     std::optional<T> first = pop_when_empty(status, deadline, NoStop{});
     if (!first) return 0;
     *out = std::move(*first);
     ++out;
     if (max == 1) return 1;
-    pop_batch_once(out, max - 1, popped);
+    ring_.pop_batch_once(out, max - 1, popped);
     return 1 + popped;
-  }
-
-  /// One batch pop attempt into `out`; wakes pushers for the slots it freed
-  /// (all sleepers when more than one: each may fill one), also when a move throws.
-  template <class OutputIt>
-  RingStatus pop_batch_once(OutputIt& out, std::size_t max, std::size_t& popped) {
-    auto consume = [&out](T& item) noexcept(noexcept(*out = std::move(item))&& noexcept(++out)) {
-      *out = std::move(item);
-      ++out;
-    };
-    RingStatus status;
-    if constexpr (std::is_nothrow_invocable_v<decltype(consume)&, T&>) {
-      status = ring_.try_pop_batch(max, consume, popped);
-    } else {
-      BQ_TRY { status = ring_.try_pop_batch(max, consume, popped); }
-      BQ_CATCH(...) {
-        wake_pushers(max);  // the slots claimed were freed (popped is not final here)
-        BQ_RETHROW;
-      }
-    }
-    if (status == RingStatus::ok) wake_pushers(popped);
-    if (status == RingStatus::skipped) wake_pushers(1);  // holes freed slots as pops do
-    return status;
-  }
-
-  /// Wakes the pushers that `slots` freed slots may serve.
-  void wake_pushers(std::size_t slots) noexcept {
-    ring_.signaller_fence();
-    if (!not_full_.has_waiters()) return;
-    if (slots <= 1) {
-      not_full_.notify_one();
-    } else {
-      not_full_.notify_all();
-    }
-  }
-
-  /// One push attempt on the ring. A push whose construction throws may give its
-  /// position back, which makes room that a sleeping pusher waits for: it wakes
-  /// one before the exception propagates.
-  template <class Construct>
-  BQ_ALWAYS_INLINE RingStatus ring_try_push(Construct& construct) {
-    if constexpr (std::is_nothrow_invocable_v<Construct&, void*>) {
-      return ring_.try_push(construct);
-    } else {
-      BQ_TRY { return ring_.try_push(construct); }
-      BQ_CATCH(...) {
-        wake_a_pusher();
-        BQ_RETHROW;
-      }
-    }
   }
 
   /// The fast path of every push: one attempt, inlined into the caller; only a
@@ -802,7 +557,7 @@ class BoundedQueue {
   BQ_ALWAYS_INLINE PushResult push_with_policy(Construct construct, Until deadline,
                                                const Stop& stop) {
     if (!evicts_at_once()) {
-      switch (push_once(construct)) {
+      switch (ring_.push_once(construct)) {
         case RingStatus::ok: return PushResult::pushed;
         case RingStatus::closed: return reject_closed();
         case RingStatus::busy:
@@ -831,8 +586,8 @@ class BoundedQueue {
       if (action == FullAction::wait) {
         if (!deadline.passed()) {
           if (stop.stop_requested()) return PushResult::cancelled;
-          wait_for_room(deadline, stop);
-          switch (push_once(construct)) {
+          ring_.wait_for_room(deadline, stop);
+          switch (ring_.push_once(construct)) {
             case RingStatus::ok: return PushResult::pushed;
             case RingStatus::closed: return reject_closed();
             case RingStatus::busy:
@@ -852,18 +607,16 @@ class BoundedQueue {
             // Policy said may_evict = false, then asked to evict: refuse the item
             // (the ring was built without the popper's CAS that eviction needs).
             assert(false && "bq: a policy with may_evict == false asked to evict");
-            dropped_newest_.fetch_add(1, std::memory_order_relaxed);
+            counters_.add_dropped_newest(1);
             return PushResult::dropped_newest;
           } else {
             return push_evicting_oldest(construct);
           }
         case FullAction::drop_newest:
-          dropped_newest_.fetch_add(1, std::memory_order_relaxed);
+          counters_.add_dropped_newest(1);
           return PushResult::dropped_newest;
         case FullAction::wait:  // asked to wait again after the deadline: give up
-        case FullAction::time_out:
-          timed_out_.fetch_add(1, std::memory_order_relaxed);
-          return PushResult::timed_out;
+        case FullAction::time_out: counters_.add_timed_out(1); return PushResult::timed_out;
       }
     }
   }
@@ -907,7 +660,7 @@ class BoundedQueue {
   }
 
   PushResult reject_closed() noexcept {
-    rejected_closed_.fetch_add(1, std::memory_order_relaxed);
+    counters_.add_rejected_closed(1);
     return PushResult::closed;
   }
 
@@ -923,16 +676,16 @@ class BoundedQueue {
     detail::Backoff backoff;
     for (;;) {
       RingStatus status;
-      BQ_TRY { status = ring_.try_push_evicting(construct, evict); }
+      BQ_TRY { status = ring_.ring().try_push_evicting(construct, evict); }
       BQ_CATCH(...) {
-        wake_a_pusher();  // see ring_try_push()
+        ring_.wake_a_pusher();  // see ParkingRing::ring_try_push()
         if (oldest && on_evict_) on_evict_(std::move(*oldest));
         BQ_RETHROW;
       }
       switch (status) {
         case RingStatus::ok:
-          wake_a_popper();
-          if (oldest) ring_.high_watermark().raise_to(capacity());
+          ring_.wake_a_popper();
+          if (oldest) ring_.ring().high_watermark().raise_to(capacity());
           return true;
         case RingStatus::closed: return false;
         case RingStatus::busy:
@@ -953,11 +706,11 @@ class BoundedQueue {
       // was emplaced in place with a byte store and then a wider load, which
       // stalls store forwarding (measured: +10 ns per pop).
       detail::Storage<T> copy;
-      status = pop_once([&](T& queued) noexcept { ::new (copy.bytes) T(queued); });
+      status = ring_.pop_once([&](T& queued) noexcept { ::new (copy.bytes) T(queued); });
       if (status == RingStatus::ok) return std::optional<T>(*copy.get());
     } else {
       std::optional<T> item;
-      status = pop_one_into(item);
+      status = ring_.pop_one_into(item);
       if (status == RingStatus::ok) return item;
     }
     return pop_when_empty(status, deadline, stop);
@@ -989,53 +742,14 @@ class BoundedQueue {
           break;
         case RingStatus::empty:
           if (stop.stop_requested() || deadline.passed()) return std::nullopt;
-          wait_for_item(deadline, stop);
+          ring_.wait_for_item(deadline, stop);
           break;
         case RingStatus::full: break;  // (pushes only)
       }
       std::optional<T> item;
-      status = pop_one_into(item);
+      status = ring_.pop_one_into(item);
       if (status == RingStatus::ok) return item;
     }
-  }
-
-  /// One attempt to pop into `item`.
-  BQ_ALWAYS_INLINE RingStatus pop_one_into(std::optional<T>& item) {
-    return pop_once([&](T& queued) noexcept(std::is_nothrow_move_constructible_v<T>) {
-      item.emplace(std::move(queued));
-    });
-  }
-
-  /// One attempt to pop, handing the item to `consume(T&)`; wakes a sleeping
-  /// pusher if it made room (also when consume throws: the slot is freed).
-  template <class Consume>
-  BQ_ALWAYS_INLINE RingStatus pop_once(Consume&& consume) {
-    RingStatus status;
-    if constexpr (std::is_nothrow_invocable_v<Consume, T&>) {
-      status = ring_.try_pop(consume);
-    } else {
-      BQ_TRY { status = ring_.try_pop(consume); }
-      BQ_CATCH(...) {
-        wake_a_pusher();
-        BQ_RETHROW;
-      }
-    }
-    // A skipped hole freed a slot as a pop does.
-    if (status == RingStatus::ok || status == RingStatus::skipped) wake_a_pusher();
-    return status;
-  }
-
-  // Waking: after a push or pop moved a position (a full barrier, see the
-  // rings), a sleeper on the other side either saw the move in its re-check or
-  // is registered by now (EventCount's protocol), so this check cannot miss it.
-  void wake_a_popper() noexcept {
-    ring_.signaller_fence();
-    if (not_empty_.has_waiters()) not_empty_.notify_one();
-  }
-
-  void wake_a_pusher() noexcept {
-    ring_.signaller_fence();
-    if (not_full_.has_waiters()) not_full_.notify_one();
   }
 
   /// How long a pop that may not wait retries a slot whose push is half-way:
@@ -1044,111 +758,31 @@ class BoundedQueue {
   /// finishes (it is a construction away); short enough to be "never waits".
   static constexpr int kBusyPausesBeforeGivingUp = 256;
 
-  /// Free slots a waiting pusher briefly waits for (see wait_for_room()):
-  /// 4 cache lines of items, at most half the queue.
-  std::size_t refill_batch() const noexcept {
-    return std::clamp<std::size_t>(4 * detail::kCacheLine / sizeof(T), 1,
-                                   std::max<std::size_t>(1, capacity() / 2));
-  }
-
-  template <class Until, class Stop>
-  void wait_for_item(Until& deadline, const Stop& stop) noexcept {
-    park(not_empty_, deadline, stop, [this] { return ring_.pop_may_proceed(); });
-  }
-
-  template <class Until, class Stop>
-  void wait_for_room(Until& deadline, const Stop& stop) noexcept {
-    // First, briefly, room for a batch: a pusher that resumed at each single
-    // free slot would write the very cache line its consumer is reading, slot
-    // after slot (each write a cache miss), and the queue would stay full and
-    // slow. Resuming a batch later, it fills lines the consumer has left.
-    constexpr int kBatchWaitPauses = 256;  // some microseconds, then any one slot will do
-    if (detail::spin_until(
-            [&] { return ring_.push_may_proceed(refill_batch()) || stop.stop_requested(); },
-            kBatchWaitPauses)) {
-      return;
-    }
-    park(not_full_, deadline, stop, [this] { return ring_.push_may_proceed(); });
-  }
-
-  /// Spins briefly, then sleeps on `event` until `may_proceed()`, a wake-up,
-  /// the deadline or a stop request on `stop`. Callers retry their operation
-  /// whatever the outcome: a wake-up is a hint, not a reservation (another
-  /// thread may take the item first). The spin reads no clock, so a lazy
-  /// deadline starts only when the caller really has to sleep.
-  ///
-  /// Stop: a std::stop_callback, registered for the sleep only, wakes every
-  /// sleeper on `event` (it cannot wake just this one; the others re-check and
-  /// sleep again, a cost paid only on a stop). It runs in the requesting thread,
-  /// possibly while this one re-checks, and no wake-up is lost: request_stop()
-  /// sets the stop flag before it runs the callback, whose notify bumps the
-  /// event's epoch (a seq_cst RMW) and then wakes. If our prepare_wait() read
-  /// the epoch after that bump, it synchronizes with it, so the re-check below
-  /// sees the flag and we do not sleep. If it read the epoch before the bump,
-  /// the sleep compares against the stale epoch: the kernel's compare-and-sleep
-  /// fails at once if the bump came first, and the wake finds us asleep if it
-  /// came later. A stop requested before the callback is registered runs it at
-  /// once (waking nobody who is not re-checking anyway) and the re-check sees
-  /// it. The callback is unregistered before we return (its destructor waits for
-  /// a callback in flight), and wait_until()/cancel_wait() take us off the
-  /// waiters in every case, so no thread stays registered.
-  template <class Until, class Stop, class MayProceed>
-  void park(detail::EventCount& event, Until& deadline, const Stop& stop,
-            MayProceed may_proceed) noexcept {
-    if (detail::spin_until([&] { return may_proceed() || stop.stop_requested(); })) return;
-    const clock::time_point until = deadline.get();
-    const detail::StopWaker<Stop> waker(stop, event);
-    const std::uint32_t key = event.prepare_wait();
-    ring_.waiter_fence();
-    if (may_proceed() || stop.stop_requested() || clock::now() >= until) {
-      event.cancel_wait();
-      return;
-    }
-    event.wait_until(key, until);
-  }
-
-  /// Returns the steady_clock deadline `timeout` from now.
-  template <class Rep, class Period>
-  static Deadline after(std::chrono::duration<Rep, Period> timeout) noexcept {
-    return Deadline::at(detail::deadline_after(timeout));
-  }
-
-  /// Returns the deadline at `deadline`: a steady_clock one as it is, another
-  /// clock's as a ClockDeadline, which that clock judges.
-  template <class C, class Duration>
-  static auto until(std::chrono::time_point<C, Duration> deadline) {
-    if constexpr (std::is_same_v<C, clock>) {
-      return Deadline::at(detail::saturate(deadline));
-    } else {
-      return detail::ClockDeadline<C, Duration>(deadline);
-    }
-  }
-
   /// Removes queued items (at most `limit`, counting holes passed) until the
   /// queue is empty, each to the eviction handler or destroyed; returns how
   /// many items it removed. Each removal is a pop (so it wakes a waiting
-  /// pusher) counted as a discard instead; see counts().
+  /// pusher) counted as a discard instead; see QueueCounters::counts().
   std::size_t discard_queued(std::size_t limit) {
     std::size_t removed = 0;
     detail::Backoff backoff;
     for (std::size_t passed = 0; passed < limit;) {
       std::optional<T> item;
-      discard_claims_.fetch_add(1, std::memory_order_seq_cst);
+      counters_.claim_discard();
       RingStatus status;
       if (on_evict_) {
-        BQ_TRY { status = pop_one_into(item); }
+        BQ_TRY { status = ring_.pop_one_into(item); }
         BQ_CATCH(...) {
           // Moving the item out threw: the ring destroyed it, and it was discarded.
-          discarded_.fetch_add(1, std::memory_order_relaxed);
+          counters_.add_discarded();
           BQ_RETHROW;
         }
       } else {
-        status = pop_once([](T&) noexcept {});  // the ring destroys the item
+        status = ring_.pop_once([](T&) noexcept {});  // the ring destroys the item
       }
-      if (status != RingStatus::ok) discard_claims_.fetch_sub(1, std::memory_order_seq_cst);
+      if (status != RingStatus::ok) counters_.unclaim_discard();
       switch (status) {
         case RingStatus::ok:
-          discarded_.fetch_add(1, std::memory_order_relaxed);
+          counters_.add_discarded();
           ++removed;
           ++passed;
           if (item) on_evict_(std::move(*item));
@@ -1166,17 +800,8 @@ class BoundedQueue {
   const QueueConfig config_;
   [[no_unique_address]] const Policy policy_;
   const EvictionHandler on_evict_;
-  Ring ring_;
-  detail::EventCount not_empty_;  // poppers sleep here
-  detail::EventCount not_full_;   // pushers sleep here
-  // Written only on the overflow and shutdown paths, and by metrics().
-  alignas(detail::kCacheLine) std::atomic<std::uint64_t> dropped_newest_{0};
-  std::atomic<std::uint64_t> timed_out_{0};
-  std::atomic<std::uint64_t> rejected_closed_{0};
-  std::atomic<std::uint64_t> discarded_{0};
-  std::atomic<std::uint64_t> discard_claims_{0};           // see counts()
-  mutable std::atomic<std::uint64_t> popped_reported_{0};  // see counts()
-  mutable std::atomic<std::uint64_t> pushed_reported_{0};
+  Parking ring_;                    // the ring, and the threads waiting on it
+  detail::QueueCounters counters_;  // written only on the overflow and shutdown paths
 };
 BQ_PADDED_END
 
