@@ -21,7 +21,8 @@
 // watermark: after each snapshot it calls reset_high_watermark(), so the next
 // snapshot's high_watermark is the largest size since this one, and a burst
 // that fills and drains the queue between two samples is still seen (up to the
-// engine's sampling granularity for capacities above 64, see bounded_queue.hpp).
+// engine's sampling granularity for capacities above 64, see HighWatermark in
+// detail/ring_storage.hpp).
 // The price: the queue's own metrics().high_watermark then means "since the
 // monitor's last sample" for everyone else too. Pass
 // WatchOptions{.owns_high_watermark = false} to leave it alone; the monitor then

@@ -7,9 +7,16 @@
 
 namespace bq::detail {
 
-/// Assumed cache-line size. 64 on the x86-64 and most ARM cores bq targets;
-/// std::hardware_destructive_interference_size is avoided because its value
-/// may differ between translation units (GCC warns about exactly that).
+/// Assumed cache-line size, for the padding between data that different threads
+/// write. std::hardware_destructive_interference_size is avoided because its value
+/// may differ between translation units (GCC warns about exactly that). Define
+/// BQ_CACHE_LINE_SIZE to override it (a power of two, at least 64).
+#ifdef BQ_CACHE_LINE_SIZE
+inline constexpr std::size_t kCacheLine = BQ_CACHE_LINE_SIZE;
+static_assert(kCacheLine >= 64 && (kCacheLine & (kCacheLine - 1)) == 0,
+              "bq: BQ_CACHE_LINE_SIZE must be a power of two, at least 64");
+#else
 inline constexpr std::size_t kCacheLine = 64;
+#endif
 
 }  // namespace bq::detail

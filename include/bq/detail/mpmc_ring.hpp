@@ -10,7 +10,7 @@
 // (a slot of a u64 item takes 16 bytes, four to a line), so a producer and a
 // consumer working near each other do write the same lines: that is why a
 // pusher woken in a full queue first waits for room for a batch of lines
-// (BoundedQueue's wait_for_room), rather than refilling slot after slot the
+// (ParkingRing::wait_for_room), rather than refilling slot after slot the
 // line its consumer is reading.
 //
 // tail_ also carries the closed flag (its top bit): close() sets it with one

@@ -239,23 +239,31 @@ class SpscRing {
   RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped) {
     popped = 0;
     max = std::min(max, capacity());
-    const std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
+    std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
     std::size_t claimed = 0;
     std::uint64_t end = pos;
     if constexpr (kEvicting) {
       // Each item is claimed by its own CAS: the pusher evicts item by item, so
       // no one claim can cover the batch. The batch ends at the first item the
       // pusher took first (the next pop then skips from there).
+      for (;;) {
+        const RingStatus first = claim(slot_at(pos), pos);
+        if (first == RingStatus::ok) break;
+        if (first != RingStatus::skipped) return first;
+        pos = skip_lapped(pos);
+      }
+      claimed = 1;
+      end = positions_.next(pos);
       for (; claimed < max && claim(slot_at(end), end) == RingStatus::ok; ++claimed) {
         end = positions_.next(end);
       }
     } else {
       for (; claimed < max && holds_item(slot_at(end), end); ++claimed) end = positions_.next(end);
-    }
-    if (claimed == 0) {
-      const RingStatus status = try_pop(consume);
-      popped = status == RingStatus::ok ? 1 : 0;
-      return status;
+      if (claimed == 0) {
+        const RingStatus status = try_pop(consume);
+        popped = status == RingStatus::ok ? 1 : 0;
+        return status;
+      }
     }
     struct MoveHead {
       SpscRing& ring;
@@ -339,17 +347,21 @@ class SpscRing {
     // the tail_ read (tail_ is also stored after the item is published): that
     // push has happened, so pushed is at least what left the ring.
     const std::uint64_t tail = positions_.count(tail_.load(std::memory_order_acquire));
-    std::uint64_t evicted = 0;
-    std::uint64_t popped = 0;
-    if constexpr (kEvicting) {
-      // Each counted by its one writer at the claim (release), so neither is ahead.
-      evicted = evictions_.load(std::memory_order_acquire);
-      popped = popped_.load(std::memory_order_acquire);
-    }
+    // kEvicting: each counted by its one writer at the claim (release), so
+    // neither is ahead; read after tail_, they only make the size smaller.
+    const std::uint64_t evicted = kEvicting ? evictions_.load(std::memory_order_acquire) : 0;
+    const std::uint64_t popped = kEvicting ? popped_.load(std::memory_order_acquire) : 0;
     const std::uint64_t head = positions_.count(head_.load(std::memory_order_acquire));
-    if constexpr (!kEvicting) popped = head;
     const std::uint64_t pushed = std::max(head, tail);
-    return RingCounts{pushed, popped, evicted, std::min<std::uint64_t>(pushed - head, capacity())};
+    if constexpr (!kEvicting) {
+      return RingCounts{pushed, head, 0, std::min<std::uint64_t>(pushed - head, capacity())};
+    } else {
+      // Not by head_: a lapped popper's head_ trails, and a push whose item
+      // threw after its eviction leaves a position below tail_ that holds nothing.
+      const std::uint64_t left = popped + evicted;
+      return RingCounts{pushed, popped, evicted,
+                        std::min<std::uint64_t>(pushed - std::min(pushed, left), capacity())};
+    }
   }
   [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
   [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
