@@ -143,12 +143,13 @@ class SpscRing {
   template <class Consume>
   BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
     std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
-    for (;;) {
+    for (bool lapped = false;;) {
       Slot& slot = slot_at(pos);
       if constexpr (kEvicting) {
         const RingStatus status = claim(slot, pos);
         if (status == RingStatus::skipped) {
-          pos = skip_lapped(pos);
+          pos = skip_lapped(lapped);
+          lapped = true;
           continue;
         }
         if (status != RingStatus::ok) return status;
@@ -246,11 +247,11 @@ class SpscRing {
       // Each item is claimed by its own CAS: the pusher evicts item by item, so
       // no one claim can cover the batch. The batch ends at the first item the
       // pusher took first (the next pop then skips from there).
-      for (;;) {
+      for (bool lapped = false;; lapped = true) {
         const RingStatus first = claim(slot_at(pos), pos);
         if (first == RingStatus::ok) break;
         if (first != RingStatus::skipped) return first;
-        pos = skip_lapped(pos);
+        pos = skip_lapped(lapped);
       }
       claimed = 1;
       end = positions_.next(pos);
@@ -450,21 +451,39 @@ class SpscRing {
       // Any other turn is a later lap (or pos's own item, claimed by its
       // evictor): the slot of the oldest item the popper has not passed never
       // holds an earlier lap's, because every position before it was popped
-      // or found lapped like this one.
+      // or found lapped like this one. The turn says how far the pusher has
+      // come (see skip_lapped()).
+      lapped_to_ = skip_target(pos, state);
       return RingStatus::skipped;
     }
   }
 
-  /// kEvicting: moves a lapped popper from `pos` to the oldest position that
-  /// can still hold an item, and returns it. Every push before tail_ is done,
-  /// evicting the item a lap before it if that was still queued, so no position
-  /// more than a lap behind tail_ holds one; pos itself was found lapped. A
-  /// stale tail_ only skips less (the next claim finds the rest lapped too).
-  std::uint64_t skip_lapped(std::uint64_t pos) noexcept {
-    const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-    std::uint64_t next = positions_.next(pos);
-    if (positions_.count(tail) >= positions_.count(next) + capacity()) {
-      next = tail - positions_.lap_step();
+  /// kEvicting: the oldest position that can still hold an item, learnt from a
+  /// later lap's `state` found in pos's slot (never from tail_, the pusher's
+  /// line). If the slot holds position x's item, x's push is done, so every
+  /// position up to x minus the capacity was evicted (pos was lapped, and the
+  /// pushes before x evicted the rest); if x's item is claimed by its evictor,
+  /// x itself is gone; if the slot is free for x, x's push has made room by
+  /// evicting x minus the capacity. Always after pos.
+  std::uint64_t skip_target(std::uint64_t pos, std::uint64_t state) const noexcept {
+    const std::uint64_t turn = state & ~kTakenBit;
+    const std::uint64_t x = pos + (turn / 2 - positions_.lap(pos)) * positions_.lap_step();
+    return positions_.next((state & kTakenBit) != 0 ? x : x - positions_.lap_step());
+  }
+
+  /// kEvicting: moves a lapped popper to the position claim() found (see
+  /// skip_target()) and returns it. The first skip of a pop stays off the
+  /// pusher's line; a pop lapped again (`again`) is chasing a pusher that
+  /// outruns it slot by slot, so it reads tail_ once and goes to the oldest
+  /// position the pusher can have left: every push before tail_ is done,
+  /// evicting the item a lap before it, and a stale tail_ only skips less.
+  std::uint64_t skip_lapped(bool again) noexcept {
+    std::uint64_t next = lapped_to_;
+    if (again) {
+      const std::uint64_t tail = tail_.load(std::memory_order_acquire);
+      if (positions_.count(tail) >= positions_.count(next) + capacity()) {
+        next = tail - positions_.lap_step();
+      }
     }
     head_.store(next, std::memory_order_release);
     return next;
@@ -630,6 +649,7 @@ class SpscRing {
   // The popper's line: its position and, with kEvicting, its pops.
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
   std::atomic<std::uint64_t> popped_{0};
+  std::uint64_t lapped_to_ = 0;  // kEvicting: where the last lapped claim() says to go
   // Read-mostly.
   alignas(kCacheLine) const RingPositions positions_;
   const std::unique_ptr<Slot[]> slots_;
