@@ -124,6 +124,8 @@ class SpscRing {
       // The slot holds the oldest item (the ring is full), unless the popper
       // has claimed it (then it is a move away from freeing the slot). The CAS
       // decides between us and a popper that reaches this item at the same time.
+      // Relaxed: the item is ours to take (this thread constructed it), so the
+      // CAS acquires nothing; it only has to be atomic against the popper's.
       if (state != oldest_state(pos) ||
           !slot.state.compare_exchange_strong(state, oldest_state(pos) | kTakenBit,
                                               std::memory_order_relaxed)) {
@@ -452,7 +454,7 @@ class SpscRing {
       // evictor): the slot of the oldest item the popper has not passed never
       // holds an earlier lap's, because every position before it was popped
       // or found lapped like this one. The turn says how far the pusher has
-      // come (see skip_lapped()).
+      // come (see skip_target()).
       lapped_to_ = skip_target(pos, state);
       return RingStatus::skipped;
     }
@@ -485,6 +487,8 @@ class SpscRing {
         next = tail - positions_.lap_step();
       }
     }
+    // Release, like a pop's: counts() and push_may_proceed() read head_; the
+    // pusher never does, so nothing else depends on it.
     head_.store(next, std::memory_order_release);
     return next;
   }
