@@ -1,8 +1,8 @@
 // Bad input at the edges: capacity 0, absurd capacities and ones the machine cannot
 // allocate, NaN timeouts, destroying a queue (after a clean shutdown, which is allowed, and
-// while a thread waits in it, which debug builds turn into an abort), and the high
-// watermark's bounds at every capacity. Zero, negative and huge timeouts of every
-// representation are tested in test_timeouts.cpp, pushing after close in test_close.cpp.
+// while a thread waits in it, which debug builds turn into an abort). Zero, negative and
+// huge timeouts of every representation are tested in test_timeouts.cpp, pushing after close
+// in test_close.cpp, the high watermark's bounds in test_metrics_core.cpp.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -15,7 +15,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include <bq/bounded_queue.hpp>
 
@@ -171,51 +170,3 @@ TEST_CASE("destroying a queue while a thread waits in it aborts in debug builds"
   CHECK(aborted == 1);
 }
 #endif
-
-namespace {
-
-/// The high watermark's bounds (see the test below) for one queue type.
-template <class Policy, class Concurrency>
-void check_high_watermark_bounds() {
-  for (std::size_t capacity : {1U, 7U, 64U, 65U, 100U, 1000U, 4096U}) {
-    const std::size_t slack = capacity <= 64 ? 0 : (capacity + 63) / 64;
-    bq::BoundedQueue<std::uint32_t, Policy, Concurrency> q(capacity);
-    std::uint32_t next = 0;
-    // Peaks of many sizes up to and including capacity, from shifting ring positions.
-    std::vector<std::size_t> peaks;
-    for (std::size_t peak = 1; peak < capacity; peak += peak < 70 ? 1 : 37) peaks.push_back(peak);
-    peaks.push_back(capacity);
-    for (std::size_t peak : peaks) {
-      q.reset_high_watermark();
-      for (std::size_t i = 0; i < peak; ++i) REQUIRE(q.try_push(next++));
-      while (q.try_pop()) {
-      }
-      const std::size_t reported = q.metrics().high_watermark;
-      INFO("capacity " << capacity << ", true peak " << peak << ", reported " << reported);
-      CHECK(reported <= peak);
-      CHECK(reported + slack >= peak);
-    }
-    // Exact once a push found the queue full (here a refused try_push).
-    q.reset_high_watermark();
-    for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.try_push(next++));
-    CHECK_FALSE(q.try_push(next++));
-    while (q.try_pop()) {
-    }
-    CHECK(q.metrics().high_watermark == capacity);
-    // Reset: the watermark becomes the current size.
-    for (int i = 0; i < 3 && static_cast<std::size_t>(i) < capacity; ++i) (void)q.try_push(next++);
-    q.reset_high_watermark();
-    CHECK(q.metrics().high_watermark == std::min<std::size_t>(3, capacity));
-  }
-}
-
-}  // namespace
-
-TEMPLATE_TEST_CASE(
-    "the high watermark is exact up to capacity 64 and above it at most "
-    "capacity/64 below the true peak, never above it, in both concurrency modes",
-    "[edges][metrics][high_watermark]", bq::DropOldest, bq::DropNewest, bq::Block) {
-  SECTION("Mpmc") { check_high_watermark_bounds<TestType, bq::Mpmc>(); }
-  // With a policy that never evicts, a Spsc queue has its own ring and its own sampling.
-  SECTION("Spsc") { check_high_watermark_bounds<TestType, bq::Spsc>(); }
-}

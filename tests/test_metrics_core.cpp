@@ -33,6 +33,12 @@ constexpr bq::QueueMetrics sample_metrics() {
   return m;
 }
 
+/// False for the queues without force_push (a Spsc queue whose policy never evicts).
+template <class Queue>
+constexpr bool kHasForcePush = true;
+template <class T, class Policy>
+constexpr bool kHasForcePush<bq::BoundedQueue<T, Policy, bq::Spsc>> = Policy::may_evict;
+
 /// Runs a deterministic random mix of pushes, pops and resets on `q`, checking the
 /// high watermark after every step with `check(hw, size, max_since_reset)`.
 template <class Queue, class Check>
@@ -52,7 +58,13 @@ void random_walk(Queue& q, std::uint32_t seed, int steps, Check check) {
         case 0: (void)q.push(value++); break;
         case 1: (void)q.try_push(value++); break;
         case 2: (void)q.emplace(value++); break;
-        default: (void)q.force_push(value++); break;
+        default:
+          if constexpr (kHasForcePush<Queue>) {
+            (void)q.force_push(value++);
+          } else {
+            (void)q.push(value++);
+          }
+          break;
       }
     } else {
       (void)q.try_pop();
@@ -136,30 +148,31 @@ TEST_CASE("a queue's metrics report its capacity, size and utilization", "[metri
   CHECK(m.dropped() == 1);
 }
 
-TEST_CASE("the high watermark is exact for capacities up to 64", "[metrics]") {
+// The watermark tests run in both concurrency modes: a Spsc queue samples in its own
+// ring (the evicting one for DropOldest), so each claim is checked there too.
+TEMPLATE_TEST_CASE("the high watermark is exact for capacities up to 64", "[metrics]", bq::Mpmc,
+                   bq::Spsc) {
   const std::size_t capacity = GENERATE(1u, 2u, 5u, 63u, 64u);
   const std::uint32_t seed = GENERATE(1u, 2u);
   CAPTURE(capacity, seed);
+  auto exact = [](std::size_t hw, std::size_t, std::size_t max_seen) { REQUIRE(hw == max_seen); };
   SECTION("drop_oldest") {
-    bq::BoundedQueue<int, bq::DropOldest> q{capacity};
-    random_walk(q, seed, 2000,
-                [](std::size_t hw, std::size_t, std::size_t max_seen) { REQUIRE(hw == max_seen); });
+    bq::BoundedQueue<int, bq::DropOldest, TestType> q{capacity};
+    random_walk(q, seed, 2000, exact);
   }
   SECTION("drop_newest") {
-    bq::BoundedQueue<int, bq::DropNewest> q{capacity};
-    random_walk(q, seed, 2000,
-                [](std::size_t hw, std::size_t, std::size_t max_seen) { REQUIRE(hw == max_seen); });
+    bq::BoundedQueue<int, bq::DropNewest, TestType> q{capacity};
+    random_walk(q, seed, 2000, exact);
   }
-  SECTION("block, spsc") {
-    bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>, bq::Spsc> q{
+  SECTION("block, then drop_oldest") {
+    bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>, TestType> q{
         bq_test::small_config(capacity, 0ms)};
-    random_walk(q, seed, 2000,
-                [](std::size_t hw, std::size_t, std::size_t max_seen) { REQUIRE(hw == max_seen); });
+    random_walk(q, seed, 2000, exact);
   }
 }
 
-TEST_CASE("above capacity 64 the high watermark under-reports by less than capacity/64",
-          "[metrics]") {
+TEMPLATE_TEST_CASE("above capacity 64 the high watermark under-reports by less than capacity/64",
+                   "[metrics]", bq::Mpmc, bq::Spsc) {
   const std::size_t capacity = GENERATE(65u, 100u, 200u, 1000u, 4096u);
   CAPTURE(capacity);
   auto check = [capacity](std::size_t hw, std::size_t size, std::size_t max_seen) {
@@ -167,31 +180,33 @@ TEST_CASE("above capacity 64 the high watermark under-reports by less than capac
     REQUIRE(hw <= max_seen);  // Never above what the queue held.
     REQUIRE((max_seen - hw) * 64 < capacity);
   };
-  bq::BoundedQueue<int, bq::DropOldest> q{capacity};
-  random_walk(q, 7, static_cast<int>(std::min<std::size_t>(capacity * 8, 20'000)), check);
-  bq::BoundedQueue<int, bq::DropNewest> q2{capacity};
-  random_walk(q2, 8, static_cast<int>(std::min<std::size_t>(capacity * 8, 20'000)), check);
+  const int steps = static_cast<int>(std::min<std::size_t>(capacity * 8, 20'000));
+  bq::BoundedQueue<int, bq::DropOldest, TestType> q{capacity};
+  random_walk(q, 7, steps, check);
+  bq::BoundedQueue<int, bq::DropNewest, TestType> q2{capacity};
+  random_walk(q2, 8, steps, check);
 }
 
-TEST_CASE("the high watermark is exact once a push found the queue full", "[metrics]") {
-  const std::size_t capacity = GENERATE(3u, 64u, 65u, 127u, 200u, 1000u, 1001u);
+TEMPLATE_TEST_CASE("the high watermark is exact once a push found the queue full", "[metrics]",
+                   bq::Mpmc, bq::Spsc) {
+  const std::size_t capacity = GENERATE(1u, 3u, 64u, 65u, 127u, 200u, 1000u, 1001u);
   CAPTURE(capacity);
   SECTION("a push refused by drop_newest") {
-    bq::BoundedQueue<int, bq::DropNewest> q{capacity};
+    bq::BoundedQueue<int, bq::DropNewest, TestType> q{capacity};
     for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.push(1) == bq::PushResult::pushed);
     REQUIRE(q.push(2) == bq::PushResult::dropped_newest);
     REQUIRE(q.try_pop().has_value());
     CHECK(q.metrics().high_watermark == capacity);
   }
   SECTION("a push that timed out under block") {
-    bq::BoundedQueue<int, bq::Block> q{capacity};
+    bq::BoundedQueue<int, bq::Block, TestType> q{capacity};
     for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.try_push(1));
     REQUIRE(q.push_for(2, 0ms) == bq::PushResult::timed_out);
     REQUIRE(q.try_pop().has_value());
     CHECK(q.metrics().high_watermark == capacity);
   }
   SECTION("evicting pushes after a reset") {
-    bq::BoundedQueue<int, bq::DropOldest> q{capacity};
+    bq::BoundedQueue<int, bq::DropOldest, TestType> q{capacity};
     for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.push(1) == bq::PushResult::pushed);
     REQUIRE(q.try_pop().has_value());
     q.reset_high_watermark();
@@ -206,18 +221,19 @@ TEST_CASE("the high watermark is exact once a push found the queue full", "[metr
 // The engine's documented claim (docs/design.md): exact whenever the queue
 // became full, even if no push ever found it full (an earlier engine missed this above
 // capacity 127 when the filling push's slot index was not sampled).
-TEST_CASE("the high watermark is exact when plain pushes filled the queue, whatever the capacity",
-          "[metrics]") {
-  const std::size_t capacity = GENERATE(3u, 64u, 65u, 127u, 200u, 1000u, 1001u);
+TEMPLATE_TEST_CASE(
+    "the high watermark is exact when plain pushes filled the queue, whatever the capacity",
+    "[metrics]", bq::Mpmc, bq::Spsc) {
+  const std::size_t capacity = GENERATE(1u, 3u, 64u, 65u, 127u, 200u, 1000u, 1001u);
   CAPTURE(capacity);
   SECTION("filled by push") {
-    bq::BoundedQueue<int, bq::DropNewest> q{capacity};
+    bq::BoundedQueue<int, bq::DropNewest, TestType> q{capacity};
     for (std::size_t i = 0; i < capacity; ++i) REQUIRE(q.push(1) == bq::PushResult::pushed);
     REQUIRE(q.try_pop().has_value());
     CHECK(q.metrics().high_watermark == capacity);
   }
   SECTION("filled by try_push and force_push") {
-    bq::BoundedQueue<int, bq::Block> q{capacity};
+    bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>, TestType> q{capacity};
     for (std::size_t i = 0; i + 1 < capacity; ++i) REQUIRE(q.try_push(1));
     REQUIRE(q.force_push(1).result == bq::PushResult::pushed);
     REQUIRE(q.try_pop().has_value());
@@ -225,8 +241,9 @@ TEST_CASE("the high watermark is exact when plain pushes filled the queue, whate
   }
 }
 
-TEST_CASE("reset_high_watermark sets the watermark to the current size", "[metrics]") {
-  bq::BoundedQueue<int, bq::DropOldest> q{10};
+TEMPLATE_TEST_CASE("reset_high_watermark sets the watermark to the current size", "[metrics]",
+                   bq::Mpmc, bq::Spsc) {
+  bq::BoundedQueue<int, bq::DropOldest, TestType> q{10};
   for (int i = 0; i < 7; ++i) REQUIRE(q.push(i) == bq::PushResult::pushed);
   for (int i = 0; i < 4; ++i) REQUIRE(q.try_pop().has_value());
   CHECK(q.metrics().high_watermark == 7);
