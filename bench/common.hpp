@@ -274,6 +274,26 @@ void batch_throughput(benchmark::State& state) {
   state.SetLabel("batches of " + std::to_string(kBatch));
 }
 
+/// push_pop_batch32_1thread: one thread pushes a batch of kBatch items with push_batch and
+/// pops them back with pop_batch, comparing each. Items/s counts items: the batch calls' own
+/// cost per item, with no second core to wait for (what callgrind can count exactly).
+template <class Q>
+void push_pop_batch_one_thread(benchmark::State& state) {
+  Q queue(kCapacity);
+  std::array<std::uint64_t, kBatch> in{};
+  std::array<std::uint64_t, kBatch> out{};
+  std::uint64_t seq = 0;
+  bool ok = true;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < kBatch; ++i) in[i] = make_item(0, seq++);
+    queue.push_batch(in.data(), kBatch);
+    for (std::size_t got = 0; got < kBatch;) got += queue.pop_batch(out.data() + got, kBatch - got);
+    ok &= out == in;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+  if (!ok) state.SkipWithError("popped different items than were pushed");
+}
+
 /// One thread: push one item, pop it back, compare. Time per iteration = one push + one pop.
 template <class Q>
 void push_pop_one_thread(benchmark::State& state) {
@@ -634,6 +654,10 @@ void register_batch(const std::string& id) {
   configure(benchmark::RegisterBenchmark(("throughput_batch32_1p1c/" + id).c_str(),
                                          [](benchmark::State& s) { batch_throughput<Q>(s); }),
             repetitions());
+  configure(
+      benchmark::RegisterBenchmark(("push_pop_batch32_1thread/" + id).c_str(),
+                                   [](benchmark::State& s) { push_pop_batch_one_thread<Q>(s); }),
+      repetitions());
 }
 
 /// Registers every scenario `Q` supports under queue id `id`. `DropQ` is the adapter used

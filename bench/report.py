@@ -57,6 +57,8 @@ SCENARIOS = {
                                     "items_per_second", 1e-6, "higher"),
     "throughput_batch32_1p1c": ("1P1C in batches of 32 Mitems/s", "items_per_second", 1e-6,
                                 "higher"),
+    "push_pop_batch32_1thread": ("one-thread batch push+pop of 32, Mitems/s",
+                                 "items_per_second", 1e-6, "higher"),
     "overload_1p1c": ("overload 1P1C producer Mitems/s", "producer_Mps", 1.0, "higher"),
     "overload_2p1c": ("overload 2P1C producer Mitems/s", "producer_Mps", 1.0, "higher"),
 }
