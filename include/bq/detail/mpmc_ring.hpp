@@ -75,25 +75,20 @@ BQ_PADDED_BEGIN  // alignas padding keeps head_ and tail_ on their own lines
 template <class T>
 class MpmcRing {
  public:
-  explicit MpmcRing(std::size_t capacity)
-      : positions_(checked_capacity(capacity, sizeof(Slot))),
-        slots_(allocate_slots<Slot>(capacity)) {
-    for (std::size_t i = 0; i < capacity; ++i) slots_[i].turn.store(0, std::memory_order_relaxed);
-  }
+  explicit MpmcRing(std::size_t capacity) : slots_(capacity, 0) {}  // turn 0: free for lap 0
 
   MpmcRing(const MpmcRing&) = delete;
   MpmcRing& operator=(const MpmcRing&) = delete;
 
   ~MpmcRing() {
     const std::uint64_t tail = tail_.load(std::memory_order_acquire) & ~kClosedBit;
-    for (std::uint64_t pos = head_.load(std::memory_order_acquire); pos != tail;
-         pos = positions_.next(pos)) {
-      Slot& slot = slot_at(pos);
-      if ((slot.turn.load(std::memory_order_acquire) & kHoleBit) == 0) slot.storage.get()->~T();
-    }
+    const std::uint64_t head = head_.load(std::memory_order_acquire);
+    slots_.destroy_items(head, tail, [](const Slot& slot, std::uint64_t) {
+      return (slot.turn.load(std::memory_order_acquire) & kHoleBit) == 0;  // a hole holds none
+    });
   }
 
-  [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return slots_.capacity(); }
 
   /// Claims the next push position and calls `construct(void* where)` to
   /// placement-new the item there. If construct throws, the position is given
@@ -124,19 +119,19 @@ class MpmcRing {
   BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
     std::uint64_t pos = head_.load(std::memory_order_relaxed);
     for (;;) {
-      Slot& slot = slot_at(pos);
+      Slot& slot = slots_.slot_at(pos);
       const std::uint64_t raw_turn = slot.turn.load(std::memory_order_acquire);
       const std::uint64_t turn = raw_turn & ~kHoleBit;
-      const std::uint64_t full_turn = 2 * positions_.lap(pos) + 1;
+      const std::uint64_t full_turn = 2 * positions().lap(pos) + 1;
       if (turn == full_turn) {
-        const std::uint64_t next = positions_.next(pos);
+        const std::uint64_t next = positions().next(pos);
         const bool hole = (raw_turn & kHoleBit) != 0;
         if (hole) claim_skip();
         // seq_cst: the full barrier that orders "head moved" before the
         // caller's check for sleeping pushers (see EventCount).
         if (head_.compare_exchange_weak(pos, next, std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
-          Release release{slot, full_turn + 1, hole};
+          typename Slots::Release release{slot, full_turn + 1, !hole};
           if (hole) {
             holes_popped_.fetch_add(1, std::memory_order_relaxed);
             return RingStatus::skipped;
@@ -185,12 +180,13 @@ class MpmcRing {
       // ring full, it was full when head_ was read. head_ only grows, so a stale
       // value only under-counts the room; a stale pos fails the CAS below.
       const std::uint64_t head = head_.load(std::memory_order_seq_cst);
-      const auto queued = static_cast<std::int64_t>(positions_.count(pos) - positions_.count(head));
+      const auto queued =
+          static_cast<std::int64_t>(positions().count(pos) - positions().count(head));
       const std::int64_t room = static_cast<std::int64_t>(capacity()) - queued;
       if (room <= 0) break;  // full (above capacity: an evicting push is claiming the oldest)
       claimed = std::min(n, static_cast<std::size_t>(room));
       // seq_cst: the full barrier of the EventCount protocol, as for one push.
-      if (tail_.compare_exchange_weak(pos, positions_.advance(pos, claimed),
+      if (tail_.compare_exchange_weak(pos, positions().advance(pos, claimed),
                                       std::memory_order_seq_cst, std::memory_order_relaxed)) {
         break;
       }
@@ -200,9 +196,9 @@ class MpmcRing {
     if (claimed == 0) return (pos & kClosedBit) ? RingStatus::closed : RingStatus::full;
     std::uint64_t p = pos;
     BQ_TRY {
-      for (; pushed < claimed; ++pushed, p = positions_.next(p)) {
-        Slot& slot = slot_at(p);
-        const std::uint64_t free_turn = 2 * positions_.lap(p);
+      for (; pushed < claimed; ++pushed, p = positions().next(p)) {
+        Slot& slot = slots_.slot_at(p);
+        const std::uint64_t free_turn = 2 * positions().lap(p);
         // Acquire: the previous lap's item's destruction happens-before our construction.
         wait_for_turn(slot, free_turn);
         construct(static_cast<void*>(slot.storage.bytes));
@@ -218,8 +214,8 @@ class MpmcRing {
     if constexpr (kMayThrow) unsettled_.fetch_sub(claimed, std::memory_order_relaxed);
     // One sample per batch (relaxed, as a statistic may): the pushes counted
     // are done, and head_ read after them only lowers the size implied.
-    high_watermark_.sample(positions_.count(pos) + claimed,
-                           positions_.count(head_.load(std::memory_order_relaxed)));
+    high_watermark().sample(positions().count(pos) + claimed,
+                            positions().count(head_.load(std::memory_order_relaxed)));
     return RingStatus::ok;
   }
 
@@ -243,9 +239,9 @@ class MpmcRing {
       holes = 0;
       std::uint64_t p = pos;
       // Acquire per turn: each item's construction happens-before our move out of it.
-      for (; claimed < max; ++claimed, p = positions_.next(p)) {
-        const std::uint64_t raw_turn = slot_at(p).turn.load(std::memory_order_acquire);
-        if ((raw_turn & ~kHoleBit) != 2 * positions_.lap(p) + 1) break;
+      for (; claimed < max; ++claimed, p = positions().next(p)) {
+        const std::uint64_t raw_turn = slots_.slot_at(p).turn.load(std::memory_order_acquire);
+        if ((raw_turn & ~kHoleBit) != 2 * positions().lap(p) + 1) break;
         holes += raw_turn >> 63;  // kHoleBit
       }
       if (claimed == 0) {
@@ -268,11 +264,11 @@ class MpmcRing {
     if (holes != 0) holes_popped_.fetch_add(holes, std::memory_order_relaxed);
     std::uint64_t p = pos;
     for_each_then_rethrow(claimed, [&](std::size_t) {
-      Slot& slot = slot_at(p);
-      const std::uint64_t full_turn = 2 * positions_.lap(p) + 1;
+      Slot& slot = slots_.slot_at(p);
+      const std::uint64_t full_turn = 2 * positions().lap(p) + 1;
       const bool hole = (slot.turn.load(std::memory_order_relaxed) & kHoleBit) != 0;
-      p = positions_.next(p);
-      Release release{slot, full_turn + 1, hole};
+      p = positions().next(p);
+      typename Slots::Release release{slot, full_turn + 1, !hole};
       if (!hole) {
         consume(*slot.storage.get());
         ++popped;
@@ -304,7 +300,8 @@ class MpmcRing {
     const std::uint64_t head = head_.load(std::memory_order_seq_cst);
     if (tail & kClosedBit) return true;
     // head is read last, so it may have overtaken tail: signed difference.
-    const auto queued = static_cast<std::int64_t>(positions_.count(tail) - positions_.count(head));
+    const auto queued =
+        static_cast<std::int64_t>(positions().count(tail) - positions().count(head));
     return queued <= static_cast<std::int64_t>(capacity() - items);
   }
 
@@ -317,10 +314,10 @@ class MpmcRing {
     // would add up to a size the ring never held); pushed may then trail popped.
     const std::uint64_t rollbacks_before = rollbacks_.load(std::memory_order_acquire);
     const std::uint64_t tail =
-        positions_.count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
+        positions().count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
     // Committed evictions are counted after their head CAS: read them before head_.
     const std::uint64_t evicted = evictions_.load(std::memory_order_acquire);
-    const std::uint64_t head = positions_.count(head_.load(std::memory_order_acquire));
+    const std::uint64_t head = positions().count(head_.load(std::memory_order_acquire));
     // Skips are claimed before their head CAS, so the acquire load of head_
     // above makes every skip it includes visible here (plus some in flight).
     const std::uint64_t skips = skips_claimed_.load(std::memory_order_acquire);
@@ -346,8 +343,10 @@ class MpmcRing {
     c.size = std::min<std::uint64_t>(in_ring - std::min(in_ring, holes_in_ring), capacity());
     return c;
   }
-  [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
-  [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
+  [[nodiscard]] HighWatermark& high_watermark() noexcept { return slots_.high_watermark(); }
+  [[nodiscard]] const HighWatermark& high_watermark() const noexcept {
+    return slots_.high_watermark();
+  }
 
   /// No-ops: the seq_cst CAS of every push and pop already is the full barrier
   /// the EventCount protocol needs on both sides (the SPSC ring needs more).
@@ -358,23 +357,8 @@ class MpmcRing {
   static constexpr std::uint64_t kClosedBit = std::uint64_t{1} << 63;
   static constexpr std::uint64_t kHoleBit = std::uint64_t{1} << 63;
 
-  struct Slot {
-    std::atomic<std::uint64_t> turn;
-    Storage<T> storage;
-  };
-
-  /// Releases a popped slot to the next lap's pusher on scope exit. The release
-  /// store pairs with the pusher's acquire load of the turn: the item's
-  /// destruction happens-before the slot is reused.
-  struct Release {
-    Slot& slot;
-    std::uint64_t next_turn;
-    bool hole;
-    ~Release() {
-      if (!hole) slot.storage.get()->~T();
-      slot.turn.store(next_turn, std::memory_order_release);
-    }
-  };
+  using Slots = SlotArray<T, std::uint64_t>;
+  using Slot = typename Slots::Slot;
 
   template <bool kEvictWhenFull, class Construct, class Evict>
   BQ_ALWAYS_INLINE RingStatus push(Construct& construct, Evict& evict) {
@@ -400,9 +384,9 @@ class MpmcRing {
     std::uint64_t pos = tail_.load(std::memory_order_relaxed);
     for (;;) {
       if (pos & kClosedBit) return RingStatus::closed;
-      Slot& slot = slot_at(pos);
+      Slot& slot = slots_.slot_at(pos);
       const std::uint64_t turn = slot.turn.load(std::memory_order_acquire) & ~kHoleBit;
-      const std::uint64_t free_turn = 2 * positions_.lap(pos);
+      const std::uint64_t free_turn = 2 * positions().lap(pos);
       if (turn > free_turn) {
         pos = tail_.load(std::memory_order_relaxed);  // another pusher took pos
         continue;
@@ -412,7 +396,7 @@ class MpmcRing {
         // The slot still holds the previous lap's item: the ring is full, or
         // its popper has claimed it and is still moving it out.
         const std::uint64_t head = head_.load(std::memory_order_seq_cst);
-        const std::uint64_t queued = positions_.count(pos) - positions_.count(head);
+        const std::uint64_t queued = positions().count(pos) - positions().count(head);
         if (queued < capacity()) return RingStatus::busy;
         if constexpr (!kEvictWhenFull) {
           return RingStatus::full;
@@ -425,7 +409,7 @@ class MpmcRing {
       }
       // seq_cst: this CAS is the full barrier of the EventCount protocol that
       // orders "tail moved" before the caller's check for sleeping poppers.
-      if (!tail_.compare_exchange_weak(pos, positions_.next(pos), std::memory_order_seq_cst,
+      if (!tail_.compare_exchange_weak(pos, positions().next(pos), std::memory_order_seq_cst,
                                        std::memory_order_relaxed)) {
         continue;
       }
@@ -454,10 +438,10 @@ class MpmcRing {
   /// oldest position (pos's slot one lap earlier): claims that item for
   /// eviction. Returns false if a popper took it first (head_ only grows).
   bool claim_oldest(std::uint64_t pos) noexcept {
-    const std::uint64_t oldest = pos - positions_.lap_step();
+    const std::uint64_t oldest = pos - positions().lap_step();
     std::uint64_t head = oldest;
     claim_skip();
-    if (head_.compare_exchange_strong(head, positions_.next(oldest), std::memory_order_seq_cst,
+    if (head_.compare_exchange_strong(head, positions().next(oldest), std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
       return true;
     }
@@ -470,12 +454,13 @@ class MpmcRing {
   /// which is when this push may have filled the ring. That slot is usually
   /// on the line just written, so the check costs a load and a compare.
   BQ_ALWAYS_INLINE void sample_size(std::uint64_t pos) noexcept {
-    const std::uint64_t next = positions_.next(pos);
-    const std::uint64_t next_turn = slot_at(next).turn.load(std::memory_order_relaxed) & ~kHoleBit;
-    if (high_watermark_.should_sample(positions_.index(pos)) ||
-        next_turn < 2 * positions_.lap(next)) {
-      high_watermark_.sample(positions_.count(pos) + 1,
-                             positions_.count(head_.load(std::memory_order_relaxed)));
+    const std::uint64_t next = positions().next(pos);
+    const std::uint64_t next_turn =
+        slots_.slot_at(next).turn.load(std::memory_order_relaxed) & ~kHoleBit;
+    if (high_watermark().should_sample(positions().index(pos)) ||
+        next_turn < 2 * positions().lap(next)) {
+      high_watermark().sample(positions().count(pos) + 1,
+                              positions().count(head_.load(std::memory_order_relaxed)));
     }
   }
 
@@ -490,7 +475,7 @@ class MpmcRing {
   /// as the pusher of `pos`, one lap later, then constructs the new item there.
   template <class Construct, class Evict>
   void replace(Slot& slot, std::uint64_t pos, Construct& construct, Evict& evict) {
-    const std::uint64_t free_turn = 2 * positions_.lap(pos);
+    const std::uint64_t free_turn = 2 * positions().lap(pos);
     // The oldest item's pusher may (rarely) still be writing it.
     wait_for_turn(slot, free_turn - 1);
     if (slot.turn.load(std::memory_order_relaxed) & kHoleBit) {
@@ -510,19 +495,19 @@ class MpmcRing {
   void publish(Slot& slot, std::uint64_t pos, Construct& construct) {
     construct_in(slot.storage, construct, [&] { abandon(slot, pos); });
     // Release: the item's construction happens-before a popper that reads this turn.
-    slot.turn.store(2 * positions_.lap(pos) + 1, std::memory_order_release);
+    slot.turn.store(2 * positions().lap(pos) + 1, std::memory_order_release);
   }
 
   /// Gives up push position `pos`, whose item never came (its construction, or
   /// the move of the item it evicted, threw). push() counted the position in
   /// unsettled_ before claiming it (only a push that may throw gets here).
   void abandon(Slot& slot, std::uint64_t pos) noexcept {
-    const std::uint64_t free_turn = 2 * positions_.lap(pos);
+    const std::uint64_t free_turn = 2 * positions().lap(pos);
     // The slot is ours while pos is claimed: set it free for pos's lap (replace()
     // left the evicted item's turn there) before tail_ may move back below pos,
     // so the next claimant of pos finds it as if pos had never been claimed.
     slot.turn.store(free_turn, std::memory_order_relaxed);
-    std::uint64_t claimed_next = positions_.next(pos);
+    std::uint64_t claimed_next = positions().next(pos);
     // tail_ == next(pos): no later push has claimed a position, so pos can be
     // given back (nobody pops pos before it is published). seq_cst like every
     // tail_ RMW; it also releases the turn store above to the next claimant.
@@ -546,9 +531,9 @@ class MpmcRing {
   /// of chasing the writer slot by slot.
   void publish_batch(std::uint64_t pos, std::size_t count) noexcept {
     for (std::size_t i = count; i-- > 0;) {
-      const std::uint64_t p = positions_.advance(pos, i);
+      const std::uint64_t p = positions().advance(pos, i);
       // Release: the item's construction happens-before a popper that reads this turn.
-      slot_at(p).turn.store(2 * positions_.lap(p) + 1, std::memory_order_release);
+      slots_.slot_at(p).turn.store(2 * positions().lap(p) + 1, std::memory_order_release);
     }
   }
 
@@ -559,8 +544,8 @@ class MpmcRing {
   /// claimed a position, else publishes each as a hole. As abandon() does for one.
   void abandon_from(std::uint64_t pos, std::size_t count) noexcept {
     std::uint64_t end = pos;
-    for (std::size_t i = 0; i < count; ++i, end = positions_.next(end)) {
-      wait_for_turn(slot_at(end), 2 * positions_.lap(end));
+    for (std::size_t i = 0; i < count; ++i, end = positions().next(end)) {
+      wait_for_turn(slots_.slot_at(end), 2 * positions().lap(end));
     }
     std::uint64_t claimed_end = end;
     // seq_cst like every tail_ RMW; the slots are already free, as abandon() requires.
@@ -570,26 +555,25 @@ class MpmcRing {
       unsettled_.fetch_sub(count, std::memory_order_release);
       return;
     }
-    for (std::uint64_t p = pos; p != end; p = positions_.next(p)) {
+    for (std::uint64_t p = pos; p != end; p = positions().next(p)) {
       // Release: pairs with the acquire load of the turn by whoever skips the hole.
-      slot_at(p).turn.store((2 * positions_.lap(p) + 1) | kHoleBit, std::memory_order_release);
+      slots_.slot_at(p).turn.store((2 * positions().lap(p) + 1) | kHoleBit,
+                                   std::memory_order_release);
     }
   }
 
-  Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
+  const RingPositions& positions() const noexcept { return slots_.positions(); }
 
   // Pushers write tail_, poppers write head_: one line each, and the read-only
-  // fields on a third, so neither side's writes invalidate the other's reads.
+  // fields on a third (the slot array's, whose high watermark has a fourth), so
+  // neither side's writes invalidate the other's reads.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
-  alignas(kCacheLine) const RingPositions positions_;
-  const std::unique_ptr<Slot[]> slots_;
-  // Written rarely: when the size reaches a new high, and by pushes whose
-  // construction may throw.
-  alignas(kCacheLine) HighWatermark high_watermark_{positions_.capacity()};
+  Slots slots_;
+  // Written rarely: by pushes whose construction may throw.
   // Claimed (or about to be claimed) positions that hold no item: every hole
   // ever published, plus the pushes in flight whose construction may throw.
-  std::atomic<std::uint64_t> unsettled_{0};
+  alignas(kCacheLine) std::atomic<std::uint64_t> unsettled_{0};
   std::atomic<std::uint64_t> rollbacks_{0};  // positions given back (see abandon())
   std::atomic<std::uint64_t> holes_popped_{0};
   // Written only by evicting pushes and pops of holes.

@@ -1,4 +1,4 @@
-// Position arithmetic and slot allocation shared by the MPMC and SPSC rings.
+// Position arithmetic and the slot array (SlotArray) shared by the MPMC and SPSC rings.
 //
 // A position names one push (or pop) in the queue's history. It is packed as
 // (lap << index_bits) | index, where index < capacity is the slot and lap counts
@@ -141,6 +141,77 @@ struct Storage {
   alignas(T) unsigned char bytes[sizeof(T)];
   T* get() noexcept { return std::launder(reinterpret_cast<T*>(bytes)); }
 };
+
+BQ_PADDED_BEGIN  // alignas padding keeps the high watermark off the read-only line
+/// The slots both rings keep their items in, with what goes with them: the
+/// position arithmetic and the high watermark. Each slot carries a turn, which
+/// says whose move it is (the rings define the values, see their file comments).
+/// Allocating, finding a slot and destroying what is left are the same in both
+/// rings; claiming and publishing are theirs.
+template <class T, class Turn>
+class SlotArray {
+ public:
+  struct Slot {
+    std::atomic<Turn> turn;
+    Storage<T> storage;
+  };
+
+  /// Allocates `capacity` slots (see checked_capacity()), each with turn
+  /// `free_turn`, the turn that makes it free for its push of lap 0.
+  SlotArray(std::size_t capacity, Turn free_turn)
+      : positions_(checked_capacity(capacity, sizeof(Slot))),
+        slots_(allocate_slots<Slot>(capacity)) {
+    for (std::size_t i = 0; i < capacity; ++i) {
+      slots_[i].turn.store(free_turn, std::memory_order_relaxed);
+    }
+  }
+
+  [[nodiscard]] const RingPositions& positions() const noexcept { return positions_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
+  Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
+  /// The slot of the position `steps` (below capacity()) after `pos`.
+  Slot& slot_ahead(std::uint64_t pos, std::size_t steps) const noexcept {
+    std::size_t index = positions_.index(pos) + steps;
+    if (index >= capacity()) index -= capacity();
+    return slots_[index];
+  }
+
+  [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
+  [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
+
+  /// For a ring's destructor: destroys the item of every position in [from, to)
+  /// for which `holds_item(slot, pos)` is true (the ring says which hold none).
+  template <class HoldsItem>
+  void destroy_items(std::uint64_t from, std::uint64_t to, HoldsItem&& holds_item) noexcept {
+    for (std::uint64_t pos = from; pos != to; pos = positions_.next(pos)) {
+      Slot& slot = slot_at(pos);
+      if (holds_item(slot, pos)) slot.storage.get()->~T();
+    }
+  }
+
+  /// Releases a popped slot to the next lap's pusher on scope exit, also when
+  /// the consumer throws: destroys its item (unless it held none), then stores
+  /// `next_turn`. The release store pairs with the pusher's acquire load of the
+  /// turn: the item's destruction happens-before the slot is reused.
+  struct Release {
+    Slot& slot;
+    Turn next_turn;
+    bool holds_item = true;  // false for a hole (MpmcRing): nothing to destroy
+    ~Release() {
+      if (holds_item) slot.storage.get()->~T();
+      slot.turn.store(next_turn, std::memory_order_release);
+    }
+  };
+
+ private:
+  // Read-only once constructed: every push and pop reads them.
+  alignas(kCacheLine) const RingPositions positions_;
+  const std::unique_ptr<Slot[]> slots_;
+  // Written rarely (when the size reaches a new high), on a line of its own so
+  // that its writes leave the line every push and pop reads alone.
+  alignas(kCacheLine) HighWatermark high_watermark_{positions_.capacity()};
+};
+BQ_PADDED_END
 
 /// Calls `construct(void*)` to placement-construct an item in `storage`; if
 /// that throws, calls `undo()` (which gives the slot back) and rethrows.

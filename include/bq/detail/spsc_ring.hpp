@@ -57,36 +57,28 @@ BQ_PADDED_BEGIN  // alignas padding keeps each side on its own lines
 template <class T, bool kEvicting = false>
 class SpscRing {
  public:
-  explicit SpscRing(std::size_t capacity)
-      : positions_(checked_capacity(capacity, sizeof(Slot))),
-        slots_(allocate_slots<Slot>(capacity)) {
-    for (std::size_t i = 0; i < capacity; ++i) {
-      slots_[i].state.store(free_state(i), std::memory_order_relaxed);
-    }
-  }
+  // State{}: free for lap 0 (false, or turn 0; see free_state()).
+  explicit SpscRing(std::size_t capacity) : slots_(capacity, State{}) {}
 
   SpscRing(const SpscRing&) = delete;
   SpscRing& operator=(const SpscRing&) = delete;
 
   ~SpscRing() {
     const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-    std::uint64_t pos = head_.load(std::memory_order_acquire);
+    std::uint64_t from = head_.load(std::memory_order_acquire);
     if constexpr (kEvicting) {
       // A lapped popper's head_ trails the positions evicted since it last popped.
-      if (positions_.count(tail) - positions_.count(pos) > capacity()) {
-        pos = tail - positions_.lap_step();
+      if (positions().count(tail) - positions().count(from) > capacity()) {
+        from = tail - positions().lap_step();
       }
     }
-    for (; pos != tail; pos = positions_.next(pos)) {
-      Slot& slot = slot_at(pos);
+    slots_.destroy_items(from, tail, [this](const Slot& slot, std::uint64_t pos) {
       // kEvicting: a position whose eviction threw holds no item (see give_back()).
-      if (!kEvicting || slot.state.load(std::memory_order_relaxed) == full_state(pos)) {
-        slot.storage.get()->~T();
-      }
-    }
+      return !kEvicting || slot.turn.load(std::memory_order_relaxed) == full_state(pos);
+    });
   }
 
-  [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return slots_.capacity(); }
 
   /// Constructs the next item with `construct(void* where)` if there is room.
   /// Returns ok, full, closed, or busy (kEvicting: the popper is still moving
@@ -117,9 +109,9 @@ class SpscRing {
                                                 Evict&& evict) requires kEvicting {
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
     if (!begin_push(pos)) return RingStatus::closed;
-    Slot& slot = slot_at(pos);
+    Slot& slot = slots_.slot_at(pos);
     // Acquire: a pop's destruction of the previous item happens-before our construction.
-    std::uint64_t state = slot.state.load(std::memory_order_acquire);
+    std::uint64_t state = slot.turn.load(std::memory_order_acquire);
     if (state != free_state(pos)) {
       // The slot holds the oldest item (the ring is full), unless the popper
       // has claimed it (then it is a move away from freeing the slot). The CAS
@@ -127,8 +119,8 @@ class SpscRing {
       // Relaxed: the item is ours to take (this thread constructed it), so the
       // CAS acquires nothing; it only has to be atomic against the popper's.
       if (state != oldest_state(pos) ||
-          !slot.state.compare_exchange_strong(state, oldest_state(pos) | kTakenBit,
-                                              std::memory_order_relaxed)) {
+          !slot.turn.compare_exchange_strong(state, oldest_state(pos) | kTakenBit,
+                                             std::memory_order_relaxed)) {
         end_unpublished_push();
         return RingStatus::busy;
       }
@@ -136,7 +128,7 @@ class SpscRing {
       // before the move, so an item whose move throws is counted too. Release:
       // pairs with counts().
       evictions_.store(evictions_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-      high_watermark_.raise_to(capacity());  // the ring was full
+      high_watermark().raise_to(capacity());  // the ring was full
       evict_from(slot.storage, evict, [&] { give_back(slot, pos); });
     }
     return publish(pos, construct);
@@ -146,7 +138,7 @@ class SpscRing {
   BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
     std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
     for (bool lapped = false;;) {
-      Slot& slot = slot_at(pos);
+      Slot& slot = slots_.slot_at(pos);
       if constexpr (kEvicting) {
         const RingStatus status = claim(slot, pos);
         if (status == RingStatus::skipped) {
@@ -160,18 +152,10 @@ class SpscRing {
         // closed_ is set only after the last push published its item: re-read.
         if (!holds_item(slot, pos)) return RingStatus::closed;
       }
-      struct Release {
-        SpscRing& ring;
-        Slot& slot;
-        std::uint64_t pos;
-        ~Release() {
-          slot.storage.get()->~T();
-          // Release: the item's destruction happens-before the pusher reuses the slot.
-          slot.state.store(ring.free_state(ring.positions_.lap_step() + pos),
-                           std::memory_order_release);
-          ring.head_.store(ring.positions_.next(pos), std::memory_order_release);
-        }
-      } release{*this, slot, pos};
+      // Unlike MpmcRing's pop, whose claim moves head_, head_ moves last (the
+      // guards end in reverse): the pusher counts free slots by head_.
+      MoveHead move_head{*this, positions().next(pos)};
+      typename Slots::Release release{slot, free_state(positions().lap_step() + pos)};
       consume(*slot.storage.get());
       return RingStatus::ok;
     }
@@ -198,8 +182,8 @@ class SpscRing {
     if constexpr (kEvicting) {
       // Free slots are those the popper has handed over, in order from pos.
       // Acquire, as in room_at(): each item's destruction happens-before our construction.
-      for (std::uint64_t p = pos; claimed < n; ++claimed, p = positions_.next(p)) {
-        if (slot_at(p).state.load(std::memory_order_acquire) != free_state(p)) break;
+      for (std::uint64_t p = pos; claimed < n; ++claimed, p = positions().next(p)) {
+        if (slots_.slot_at(p).turn.load(std::memory_order_acquire) != free_state(p)) break;
       }
       if (claimed == 0) {
         end_unpublished_push();
@@ -215,8 +199,8 @@ class SpscRing {
     }
     std::uint64_t p = pos;
     BQ_TRY {
-      for (; pushed < claimed; ++pushed, p = positions_.next(p)) {
-        Slot& slot = slot_at(p);
+      for (; pushed < claimed; ++pushed, p = positions().next(p)) {
+        Slot& slot = slots_.slot_at(p);
         construct(static_cast<void*>(slot.storage.bytes));
       }
     }
@@ -250,47 +234,32 @@ class SpscRing {
       // no one claim can cover the batch. The batch ends at the first item the
       // pusher took first (the next pop then skips from there).
       for (bool lapped = false;; lapped = true) {
-        const RingStatus first = claim(slot_at(pos), pos);
+        const RingStatus first = claim(slots_.slot_at(pos), pos);
         if (first == RingStatus::ok) break;
         if (first != RingStatus::skipped) return first;
         pos = skip_lapped(lapped);
       }
       claimed = 1;
-      end = positions_.next(pos);
-      for (; claimed < max && claim(slot_at(end), end) == RingStatus::ok; ++claimed) {
-        end = positions_.next(end);
+      end = positions().next(pos);
+      for (; claimed < max && claim(slots_.slot_at(end), end) == RingStatus::ok; ++claimed) {
+        end = positions().next(end);
       }
     } else {
-      for (; claimed < max && holds_item(slot_at(end), end); ++claimed) end = positions_.next(end);
+      for (; claimed < max && holds_item(slots_.slot_at(end), end); ++claimed) {
+        end = positions().next(end);
+      }
       if (claimed == 0) {
         const RingStatus status = try_pop(consume);
         popped = status == RingStatus::ok ? 1 : 0;
         return status;
       }
     }
-    struct MoveHead {
-      SpscRing& ring;
-      std::uint64_t end;
-      // head_ is stored once, after every slot is freed (also when a consume
-      // threw). Release: the items' destruction happens-before the pusher's
-      // acquire of head_ (count_free_from()), which is when it reuses them.
-      ~MoveHead() { ring.head_.store(end, std::memory_order_release); }
-    } move_head{*this, end};
+    MoveHead move_head{*this, end};
     std::uint64_t p = pos;
     for_each_then_rethrow(claimed, [&](std::size_t) {
-      Slot& slot = slot_at(p);
-      struct FreeSlot {
-        const SpscRing& ring;
-        Slot& slot;
-        std::uint64_t pos;
-        ~FreeSlot() {
-          slot.storage.get()->~T();
-          // Release: the destruction happens-before the pusher reuses the slot.
-          slot.state.store(ring.free_state(ring.positions_.lap_step() + pos),
-                           std::memory_order_release);
-        }
-      } free_slot{*this, slot, p};
-      p = positions_.next(p);
+      Slot& slot = slots_.slot_at(p);
+      typename Slots::Release release{slot, free_state(positions().lap_step() + p)};
+      p = positions().next(p);
       consume(*slot.storage.get());
       ++popped;
     });
@@ -319,7 +288,7 @@ class SpscRing {
   [[nodiscard]] bool pop_may_proceed() const noexcept {
     if (closed_.load(std::memory_order_relaxed)) return true;
     const std::uint64_t head = head_.load(std::memory_order_relaxed);
-    const State state = slot_at(head).state.load(std::memory_order_relaxed);
+    const State state = slots_.slot_at(head).turn.load(std::memory_order_relaxed);
     if constexpr (kEvicting) {
       // Not free for head's push, nor emptied by an eviction for it: an item.
       return state != free_state(head) && state != (oldest_state(head) | kTakenBit);
@@ -338,8 +307,8 @@ class SpscRing {
   /// says "no room", true while the popper has not popped since.)
   [[nodiscard]] bool push_may_proceed(std::size_t items = 1) const noexcept {
     return closing_.load(std::memory_order_relaxed) ||
-           positions_.count(tail_.load(std::memory_order_relaxed)) -
-                   positions_.count(head_.load(std::memory_order_relaxed)) <=
+           positions().count(tail_.load(std::memory_order_relaxed)) -
+                   positions().count(head_.load(std::memory_order_relaxed)) <=
                capacity() - items;
   }
 
@@ -349,12 +318,12 @@ class SpscRing {
     // add up to a size the ring never held). A pop may have moved head_ past
     // the tail_ read (tail_ is also stored after the item is published): that
     // push has happened, so pushed is at least what left the ring.
-    const std::uint64_t tail = positions_.count(tail_.load(std::memory_order_acquire));
+    const std::uint64_t tail = positions().count(tail_.load(std::memory_order_acquire));
     // kEvicting: each counted by its one writer at the claim (release), so
     // neither is ahead; read after tail_, they only make the size smaller.
     const std::uint64_t evicted = kEvicting ? evictions_.load(std::memory_order_acquire) : 0;
     const std::uint64_t popped = kEvicting ? popped_.load(std::memory_order_acquire) : 0;
-    const std::uint64_t head = positions_.count(head_.load(std::memory_order_acquire));
+    const std::uint64_t head = positions().count(head_.load(std::memory_order_acquire));
     const std::uint64_t pushed = std::max(head, tail);
     if constexpr (!kEvicting) {
       return RingCounts{pushed, head, 0, std::min<std::uint64_t>(pushed - head, capacity())};
@@ -366,8 +335,10 @@ class SpscRing {
                         std::min<std::uint64_t>(pushed - std::min(pushed, left), capacity())};
     }
   }
-  [[nodiscard]] HighWatermark& high_watermark() noexcept { return high_watermark_; }
-  [[nodiscard]] const HighWatermark& high_watermark() const noexcept { return high_watermark_; }
+  [[nodiscard]] HighWatermark& high_watermark() noexcept { return slots_.high_watermark(); }
+  [[nodiscard]] const HighWatermark& high_watermark() const noexcept {
+    return slots_.high_watermark();
+  }
 
   /// After a push or pop, before has_waiters(): the cheap half of the pair.
   void signaller_fence() const noexcept { fence_.light(); }
@@ -375,28 +346,35 @@ class SpscRing {
   void waiter_fence() const noexcept { fence_.heavy(); }
 
  private:
-  /// A slot's state says who may touch it. Without kEvicting, a flag: the pusher
-  /// while false, the popper while true. With it, a turn: free_state(pos) for the
-  /// push of pos, full_state(pos) while it holds pos's item, that plus kTakenBit
-  /// once the popper (to pop it) or the pusher of the next lap (to evict it) has
-  /// claimed the item (see the file comment).
+  /// A slot's turn (a State) says who may touch it. Without kEvicting, a flag:
+  /// the pusher while false, the popper while true. With it, a turn number:
+  /// free_state(pos) for the push of pos, full_state(pos) while it holds pos's
+  /// item, that plus kTakenBit once the popper (to pop it) or the pusher of the
+  /// next lap (to evict it) has claimed the item (see the file comment).
   using State = std::conditional_t<kEvicting, std::uint64_t, bool>;
   static constexpr std::uint64_t kTakenBit = std::uint64_t{1} << 63;
-  struct Slot {
-    std::atomic<State> state;
-    Storage<T> storage;
+  using Slots = SlotArray<T, State>;
+  using Slot = typename Slots::Slot;
+
+  struct MoveHead {
+    SpscRing& ring;
+    std::uint64_t end;
+    // head_ is stored once, after every slot is freed (also when a consume
+    // threw). Release: the items' destruction happens-before the pusher's
+    // acquire of head_ (count_free_from()), which is when it reuses them.
+    ~MoveHead() { ring.head_.store(end, std::memory_order_release); }
   };
 
   State free_state(std::uint64_t pos) const noexcept {
     if constexpr (kEvicting) {
-      return 2 * positions_.lap(pos);
+      return 2 * positions().lap(pos);
     } else {
       return false;
     }
   }
   State full_state(std::uint64_t pos) const noexcept {
     if constexpr (kEvicting) {
-      return 2 * positions_.lap(pos) + 1;
+      return 2 * positions().lap(pos) + 1;
     } else {
       return true;
     }
@@ -404,11 +382,11 @@ class SpscRing {
   /// kEvicting: the state of pos's slot while it still holds the item pushed a
   /// lap before pos (the oldest item, when the pusher is at pos).
   std::uint64_t oldest_state(std::uint64_t pos) const noexcept {
-    return 2 * positions_.lap(pos) - 1;
+    return 2 * positions().lap(pos) - 1;
   }
   /// For the popper of `pos`: acquire, so the item's construction happens-before its move.
   bool holds_item(const Slot& slot, std::uint64_t pos) const noexcept {
-    return slot.state.load(std::memory_order_acquire) == full_state(pos);
+    return slot.turn.load(std::memory_order_acquire) == full_state(pos);
   }
 
   /// kEvicting, for the pusher of `pos`: ok if its slot is free, full if it
@@ -416,7 +394,7 @@ class SpscRing {
   /// is moving it out. Acquire: the pop's destruction of the previous item
   /// happens-before our construction.
   RingStatus room_at(std::uint64_t pos) const noexcept {
-    const std::uint64_t state = slot_at(pos).state.load(std::memory_order_acquire);
+    const std::uint64_t state = slots_.slot_at(pos).turn.load(std::memory_order_acquire);
     if (state == free_state(pos)) return RingStatus::ok;
     return state == oldest_state(pos) ? RingStatus::full : RingStatus::busy;
   }
@@ -429,13 +407,13 @@ class SpscRing {
   BQ_ALWAYS_INLINE RingStatus claim(Slot& slot, std::uint64_t pos) noexcept {
     for (;;) {
       // Acquire: the item's construction happens-before our move out of it.
-      std::uint64_t state = slot.state.load(std::memory_order_acquire);
+      std::uint64_t state = slot.turn.load(std::memory_order_acquire);
       if (state == full_state(pos)) {
         // Against the pusher a lap ahead, which may be claiming it to evict;
         // if that won, the reloaded state says lapped.
-        if (slot.state.compare_exchange_strong(state, full_state(pos) | kTakenBit,
-                                               std::memory_order_acquire,
-                                               std::memory_order_relaxed)) {
+        if (slot.turn.compare_exchange_strong(state, full_state(pos) | kTakenBit,
+                                              std::memory_order_acquire,
+                                              std::memory_order_relaxed)) {
           popped_.store(popped_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
           return RingStatus::ok;
         }
@@ -444,7 +422,7 @@ class SpscRing {
       if (state == free_state(pos)) {
         if (!closed_.load(std::memory_order_acquire)) return RingStatus::empty;
         // closed_ is set only after the last push published its item: re-read.
-        if (slot.state.load(std::memory_order_acquire) == free_state(pos)) {
+        if (slot.turn.load(std::memory_order_acquire) == free_state(pos)) {
           return RingStatus::closed;
         }
         continue;
@@ -469,8 +447,8 @@ class SpscRing {
   /// evicting x minus the capacity. Always after pos.
   std::uint64_t skip_target(std::uint64_t pos, std::uint64_t state) const noexcept {
     const std::uint64_t turn = state & ~kTakenBit;
-    const std::uint64_t x = pos + (turn / 2 - positions_.lap(pos)) * positions_.lap_step();
-    return positions_.next((state & kTakenBit) != 0 ? x : x - positions_.lap_step());
+    const std::uint64_t x = pos + (turn / 2 - positions().lap(pos)) * positions().lap_step();
+    return positions().next((state & kTakenBit) != 0 ? x : x - positions().lap_step());
   }
 
   /// kEvicting: moves a lapped popper to the position claim() found (see
@@ -483,8 +461,8 @@ class SpscRing {
     std::uint64_t next = lapped_to_;
     if (again) {
       const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-      if (positions_.count(tail) >= positions_.count(next) + capacity()) {
-        next = tail - positions_.lap_step();
+      if (positions().count(tail) >= positions().count(next) + capacity()) {
+        next = tail - positions().lap_step();
       }
     }
     // Release, like a pop's: counts() and push_may_proceed() read head_; the
@@ -519,14 +497,14 @@ class SpscRing {
   /// push's eviction) in its slot and publishes it.
   template <class Construct>
   BQ_ALWAYS_INLINE RingStatus publish(std::uint64_t pos, Construct& construct) {
-    Slot& slot = slot_at(pos);
+    Slot& slot = slots_.slot_at(pos);
     // If it throws, nothing is published, and an eviction before it stands.
     construct_in(slot.storage, construct, [&] { give_back(slot, pos); });
     // Release: the item's construction happens-before the popper's acquire of
     // the state. tail_ moves after the state, so when close() sees tail_ move,
     // the item is there for the pops that trust closed_.
-    slot.state.store(full_state(pos), std::memory_order_release);
-    const std::uint64_t next = positions_.next(pos);
+    slot.turn.store(full_state(pos), std::memory_order_release);
+    const std::uint64_t next = positions().next(pos);
     tail_.store(next, std::memory_order_release);
     if constexpr (!kEvicting) --free_ahead_;
     sample_size(next);
@@ -538,7 +516,7 @@ class SpscRing {
   /// unpublished (an eviction stands, counted). Until then a popper of pos found
   /// the evicted item's claim there and waited (see claim()).
   void give_back(Slot& slot, std::uint64_t pos) noexcept {
-    slot.state.store(free_state(pos), std::memory_order_relaxed);
+    slot.turn.store(free_state(pos), std::memory_order_relaxed);
     end_unpublished_push();
   }
 
@@ -547,9 +525,9 @@ class SpscRing {
   /// takes it at once instead of chasing the writer slot by slot (and line by line).
   void publish_batch(std::uint64_t pos, std::size_t count) noexcept {
     for (std::size_t i = count; i-- > 0;) {
-      const std::uint64_t p = positions_.advance(pos, i);
+      const std::uint64_t p = positions().advance(pos, i);
       // Release: the item's construction happens-before the popper's acquire of the state.
-      slot_at(p).state.store(full_state(p), std::memory_order_release);
+      slots_.slot_at(p).turn.store(full_state(p), std::memory_order_release);
     }
   }
 
@@ -571,14 +549,7 @@ class SpscRing {
   /// Ends an announced push that published nothing (full, closed or thrown).
   void end_unpublished_push() noexcept { pushing_at_.store(kNoPush, std::memory_order_release); }
 
-  Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
-
-  /// The slot of the position `steps` (below capacity()) after `pos`.
-  Slot& slot_ahead(std::uint64_t pos, std::size_t steps) const noexcept {
-    std::size_t index = positions_.index(pos) + steps;
-    if (index >= capacity()) index -= capacity();
-    return slots_[index];
-  }
+  const RingPositions& positions() const noexcept { return slots_.positions(); }
 
   /// Without kEvicting: returns how many slots from `pos` on are free, by a
   /// fresh read of head_ (the popper's line, so read only when the last count
@@ -586,14 +557,14 @@ class SpscRing {
   /// the pusher reuses that slot.
   std::size_t count_free_from(std::uint64_t pos) const noexcept {
     const std::uint64_t head = head_.load(std::memory_order_acquire);
-    return capacity() - static_cast<std::size_t>(positions_.count(pos) - positions_.count(head));
+    return capacity() - static_cast<std::size_t>(positions().count(pos) - positions().count(head));
   }
 
   /// True if the item pushed `back` positions before `next` (1 to capacity())
   /// is still queued, that is, if the ring holds at least `back` items: pops
   /// free slots in order, so the items queued are exactly the last pushed.
   bool holds_at_least(std::uint64_t next, std::size_t back) const noexcept {
-    return slot_ahead(next, capacity() - back).state.load(std::memory_order_relaxed);
+    return slots_.slot_ahead(next, capacity() - back).turn.load(std::memory_order_relaxed);
   }
 
   /// Raises the high watermark after the push that ended before `next`. When
@@ -604,7 +575,7 @@ class SpscRing {
   /// cache miss; the flags behind are on lines the popper has left. Nothing is
   /// read once the watermark stands at capacity.
   void sample_size(std::uint64_t next) noexcept {
-    const std::size_t known = static_cast<std::size_t>(high_watermark_.get());
+    const std::size_t known = static_cast<std::size_t>(high_watermark().get());
     if (known >= capacity()) return;
     if constexpr (kEvicting) {
       // The next slot still holding the oldest item means the ring is full
@@ -613,21 +584,21 @@ class SpscRing {
       // position's lap, so other sizes are sampled by head_ on the stride (the
       // popper's line, once per stride; a lapped popper's head_ trails, and the
       // ring was full then).
-      if (slot_at(next).state.load(std::memory_order_relaxed) == oldest_state(next)) {
-        high_watermark_.raise_to(capacity());
-      } else if (high_watermark_.should_sample(positions_.index(next))) {
-        const std::uint64_t pushes = positions_.count(next);
-        const std::uint64_t pops = positions_.count(head_.load(std::memory_order_relaxed));
+      if (slots_.slot_at(next).turn.load(std::memory_order_relaxed) == oldest_state(next)) {
+        high_watermark().raise_to(capacity());
+      } else if (high_watermark().should_sample(positions().index(next))) {
+        const std::uint64_t pushes = positions().count(next);
+        const std::uint64_t pops = positions().count(head_.load(std::memory_order_relaxed));
         if (pushes > pops)
-          high_watermark_.raise_to(std::min<std::uint64_t>(pushes - pops, capacity()));
+          high_watermark().raise_to(std::min<std::uint64_t>(pushes - pops, capacity()));
       }
       return;
     } else {
       if (free_ahead_ == 0 && (free_ahead_ = count_free_from(next)) == 0) {
-        high_watermark_.raise_to(capacity());
+        high_watermark().raise_to(capacity());
         return;
       }
-      if (!high_watermark_.should_sample(positions_.index(next)) ||
+      if (!high_watermark().should_sample(positions().index(next)) ||
           !holds_at_least(next, known + 1)) {
         return;
       }
@@ -640,7 +611,7 @@ class SpscRing {
         const std::size_t middle = held + (not_held - held) / 2;
         (holds_at_least(next, middle) ? held : not_held) = middle;
       }
-      high_watermark_.raise_to(held);
+      high_watermark().raise_to(held);
     }
   }
 
@@ -654,13 +625,12 @@ class SpscRing {
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
   std::atomic<std::uint64_t> popped_{0};
   std::uint64_t lapped_to_ = 0;  // kEvicting: where the last lapped claim() says to go
-  // Read-mostly.
-  alignas(kCacheLine) const RingPositions positions_;
-  const std::unique_ptr<Slot[]> slots_;
-  const AsymmetricFence fence_;
+  // Read-mostly: the slot array's fields (its high watermark on a line of its
+  // own), then these on the line after it.
+  Slots slots_;
+  alignas(kCacheLine) const AsymmetricFence fence_;
   std::atomic<bool> closing_{false};
   std::atomic<bool> closed_{false};
-  alignas(kCacheLine) HighWatermark high_watermark_{positions_.capacity()};
 };
 BQ_PADDED_END
 
