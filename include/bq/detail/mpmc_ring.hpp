@@ -194,20 +194,19 @@ class MpmcRing {
     }
     if constexpr (kMayThrow) unsettled_.fetch_sub(n - claimed, std::memory_order_relaxed);
     if (claimed == 0) return (pos & kClosedBit) ? RingStatus::closed : RingStatus::full;
-    std::uint64_t p = pos;
+    Slot* const slots = slots_.data();
     BQ_TRY {
-      for (; pushed < claimed; ++pushed, p = positions().next(p)) {
-        Slot& slot = slots_.slot_at(p);
-        const std::uint64_t free_turn = 2 * positions().lap(p);
+      for (auto at = positions().cursor(pos); pushed < claimed; ++pushed, at.step()) {
+        Slot& slot = slots[at.index];
         // Acquire: the previous lap's item's destruction happens-before our construction.
-        wait_for_turn(slot, free_turn);
+        wait_for_turn(slot, 2 * at.lap);
         construct(static_cast<void*>(slot.storage.bytes));
       }
     }
     BQ_CATCH(...) {
       publish_batch(pos, pushed);
       if constexpr (kMayThrow) unsettled_.fetch_sub(pushed, std::memory_order_relaxed);
-      abandon_from(p, claimed - pushed);
+      abandon_from(positions().advance(pos, pushed), claimed - pushed);
       BQ_RETHROW;
     }
     publish_batch(pos, claimed);
@@ -224,9 +223,9 @@ class MpmcRing {
   /// `consume(T&)` with each item, oldest first; each item is destroyed and its
   /// slot released after. Sets `popped` to the items consumed. If consume throws,
   /// the batch still goes on with the rest (an item whose consume threw is
-  /// destroyed) and the first exception propagates after. When nothing at head_
-  /// is published, does what try_pop() does (and returns its status); returns
-  /// skipped when it passed holes only.
+  /// destroyed) and the first exception propagates after (`popped` is then unset). When nothing at
+  /// head_ is published, does what try_pop() does (and returns its status); returns skipped when it
+  /// passed holes only.
   template <class Consume>
   RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped) {
     popped = 0;
@@ -234,14 +233,14 @@ class MpmcRing {
     std::uint64_t pos = head_.load(std::memory_order_relaxed);
     std::size_t claimed = 0;
     std::uint64_t holes = 0;
+    Slot* const slots = slots_.data();
     for (;;) {
       claimed = 0;
       holes = 0;
-      std::uint64_t p = pos;
       // Acquire per turn: each item's construction happens-before our move out of it.
-      for (; claimed < max; ++claimed, p = positions().next(p)) {
-        const std::uint64_t raw_turn = slots_.slot_at(p).turn.load(std::memory_order_acquire);
-        if ((raw_turn & ~kHoleBit) != 2 * positions().lap(p) + 1) break;
+      for (auto at = positions().cursor(pos); claimed < max; ++claimed, at.step()) {
+        const std::uint64_t raw_turn = slots[at.index].turn.load(std::memory_order_acquire);
+        if ((raw_turn & ~kHoleBit) != 2 * at.lap + 1) break;
         holes += raw_turn >> 63;  // kHoleBit
       }
       if (claimed == 0) {
@@ -255,25 +254,27 @@ class MpmcRing {
       // seq_cst, as in try_pop(). Success means head_ still stood at pos (it
       // only grows), so nobody else claimed these positions, and their turns
       // read above still hold: only a position's popper changes a full turn.
-      if (head_.compare_exchange_weak(pos, p, std::memory_order_seq_cst,
-                                      std::memory_order_relaxed)) {
+      if (head_.compare_exchange_weak(pos, positions().advance(pos, claimed),
+                                      std::memory_order_seq_cst, std::memory_order_relaxed)) {
         break;
       }
       if (holes != 0) skips_claimed_.fetch_sub(holes, std::memory_order_relaxed);
     }
     if (holes != 0) holes_popped_.fetch_add(holes, std::memory_order_relaxed);
-    std::uint64_t p = pos;
+    auto at = positions().cursor(pos);
+    std::size_t consumed = 0;  // a local, not `popped`: see RingPositions::Cursor
     for_each_then_rethrow(claimed, [&](std::size_t) {
-      Slot& slot = slots_.slot_at(p);
-      const std::uint64_t full_turn = 2 * positions().lap(p) + 1;
-      const bool hole = (slot.turn.load(std::memory_order_relaxed) & kHoleBit) != 0;
-      p = positions().next(p);
-      typename Slots::Release release{slot, full_turn + 1, !hole};
+      Slot& slot = slots[at.index];
+      const std::uint64_t free_turn = 2 * at.lap + 2;
+      const bool hole = holes != 0 && (slot.turn.load(std::memory_order_relaxed) & kHoleBit) != 0;
+      at.step();
+      typename Slots::Release release{slot, free_turn, !hole};
       if (!hole) {
         consume(*slot.storage.get());
-        ++popped;
+        ++consumed;
       }
     });
+    popped = consumed;
     return popped != 0 ? RingStatus::ok : RingStatus::skipped;
   }
 
@@ -530,10 +531,12 @@ class MpmcRing {
   /// that follows the later ones), so it takes the batch with one claim instead
   /// of chasing the writer slot by slot.
   void publish_batch(std::uint64_t pos, std::size_t count) noexcept {
-    for (std::size_t i = count; i-- > 0;) {
-      const std::uint64_t p = positions().advance(pos, i);
+    if (count == 0) return;
+    Slot* const slots = slots_.data();
+    auto at = positions().cursor(positions().advance(pos, count - 1));
+    for (std::size_t i = count; i-- > 0; at.step_back()) {
       // Release: the item's construction happens-before a popper that reads this turn.
-      slots_.slot_at(p).turn.store(2 * positions().lap(p) + 1, std::memory_order_release);
+      slots[at.index].turn.store(2 * at.lap + 1, std::memory_order_release);
     }
   }
 

@@ -45,6 +45,33 @@ class RingPositions {
     if (index < capacity_) return pos + steps;
     return ((pos | index_mask_) + 1) + (index - capacity_);
   }
+  /// A position's slot index and lap, stepped one position at a time with an
+  /// increment and a compare instead of index()'s and lap()'s mask and shift:
+  /// what the batch operations walk their slots with. Kept in a local, it stays
+  /// in registers, where a ring's own fields are reloaded after every store that
+  /// may alias them, such as an item's move into a caller's std::uint64_t*
+  /// (the instructions per item this saved: docs/benchmarks.md, "Batches").
+  struct Cursor {
+    std::size_t index;
+    std::uint64_t lap;
+    std::size_t capacity;
+    void step() noexcept {
+      if (++index == capacity) {
+        index = 0;
+        ++lap;
+      }
+    }
+    void step_back() noexcept {
+      if (index == 0) {
+        index = capacity;
+        --lap;
+      }
+      --index;
+    }
+  };
+  [[nodiscard]] Cursor cursor(std::uint64_t pos) const noexcept {
+    return Cursor{index(pos), lap(pos), capacity_};
+  }
   /// Returns the distance between a position and the same slot's position one lap later.
   [[nodiscard]] std::uint64_t lap_step() const noexcept { return index_mask_ + 1; }
   /// Returns how many positions precede `pos` (the number of pushes or pops it stands for).
@@ -169,6 +196,8 @@ class SlotArray {
   [[nodiscard]] const RingPositions& positions() const noexcept { return positions_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return positions_.capacity(); }
   Slot& slot_at(std::uint64_t pos) const noexcept { return slots_[positions_.index(pos)]; }
+  /// The slots themselves: `data()[cursor.index]` is a RingPositions::Cursor's slot.
+  [[nodiscard]] Slot* data() const noexcept { return slots_.get(); }
   /// The slot of the position `steps` (below capacity()) after `pos`.
   Slot& slot_ahead(std::uint64_t pos, std::size_t steps) const noexcept {
     std::size_t index = positions_.index(pos) + steps;
@@ -250,7 +279,7 @@ void evict_from(Storage<T>& storage, Evict& evict, Undo&& undo) {
 /// rethrows the first exception. A batch pop uses it to release every position
 /// it claimed (each item moved out, or destroyed if its move throws).
 template <class Step>
-void for_each_then_rethrow(std::size_t count, Step&& step) {
+BQ_ALWAYS_INLINE void for_each_then_rethrow(std::size_t count, Step&& step) {
 #ifdef BQ_NO_EXCEPTIONS_MODE
   for (std::size_t i = 0; i < count; ++i) step(i);
 #else

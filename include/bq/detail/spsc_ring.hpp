@@ -179,11 +179,12 @@ class SpscRing {
     const std::uint64_t pos = tail_.load(std::memory_order_relaxed);  // ours alone
     if (!begin_push(pos)) return RingStatus::closed;
     std::size_t claimed = 0;
+    Slot* const slots = slots_.data();
     if constexpr (kEvicting) {
       // Free slots are those the popper has handed over, in order from pos.
       // Acquire, as in room_at(): each item's destruction happens-before our construction.
-      for (std::uint64_t p = pos; claimed < n; ++claimed, p = positions().next(p)) {
-        if (slots_.slot_at(p).turn.load(std::memory_order_acquire) != free_state(p)) break;
+      for (auto at = positions().cursor(pos); claimed < n; ++claimed, at.step()) {
+        if (slots[at.index].turn.load(std::memory_order_acquire) != free_state_in(at.lap)) break;
       }
       if (claimed == 0) {
         end_unpublished_push();
@@ -197,21 +198,23 @@ class SpscRing {
         return RingStatus::full;
       }
     }
-    std::uint64_t p = pos;
+    std::size_t built = 0;  // a local, not `pushed`: see RingPositions::Cursor
     BQ_TRY {
-      for (; pushed < claimed; ++pushed, p = positions().next(p)) {
-        Slot& slot = slots_.slot_at(p);
-        construct(static_cast<void*>(slot.storage.bytes));
+      for (auto at = positions().cursor(pos); built < claimed; ++built, at.step()) {
+        construct(static_cast<void*>(slots[at.index].storage.bytes));
       }
     }
     BQ_CATCH(...) {
+      pushed = built;
       publish_batch(pos, pushed);
-      end_batch(p, pushed);
+      end_batch(positions().advance(pos, pushed), pushed);
       BQ_RETHROW;
     }
+    pushed = claimed;
     publish_batch(pos, claimed);
-    end_batch(p, claimed);
-    sample_size(p);
+    const std::uint64_t end = positions().advance(pos, claimed);
+    end_batch(end, claimed);
+    sample_size(end);
     return RingStatus::ok;
   }
 
@@ -220,8 +223,8 @@ class SpscRing {
   /// its slot freed after), and moving head_ once for all of them (kEvicting:
   /// claiming each against an evicting push first). Sets `popped`. If consume
   /// throws, the batch still goes on with the rest and the first exception
-  /// propagates after. When the next item is not there, does what try_pop()
-  /// does and returns its status.
+  /// propagates after (`popped` is then unset). When the next item is not there, does what
+  /// try_pop() does and returns its status.
   template <class Consume>
   RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped) {
     popped = 0;
@@ -229,6 +232,7 @@ class SpscRing {
     std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
     std::size_t claimed = 0;
     std::uint64_t end = pos;
+    Slot* const slots = slots_.data();
     if constexpr (kEvicting) {
       // Each item is claimed by its own CAS: the pusher evicts item by item, so
       // no one claim can cover the batch. The batch ends at the first item the
@@ -245,9 +249,11 @@ class SpscRing {
         end = positions().next(end);
       }
     } else {
-      for (; claimed < max && holds_item(slots_.slot_at(end), end); ++claimed) {
-        end = positions().next(end);
+      // Acquire per state: each item's construction happens-before our move out of it.
+      for (auto at = positions().cursor(pos); claimed < max; ++claimed, at.step()) {
+        if (slots[at.index].turn.load(std::memory_order_acquire) != full_state_in(at.lap)) break;
       }
+      end = positions().advance(pos, claimed);
       if (claimed == 0) {
         const RingStatus status = try_pop(consume);
         popped = status == RingStatus::ok ? 1 : 0;
@@ -255,14 +261,16 @@ class SpscRing {
       }
     }
     MoveHead move_head{*this, end};
-    std::uint64_t p = pos;
+    auto at = positions().cursor(pos);
+    std::size_t consumed = 0;  // a local, not `popped`: see RingPositions::Cursor
     for_each_then_rethrow(claimed, [&](std::size_t) {
-      Slot& slot = slots_.slot_at(p);
-      typename Slots::Release release{slot, free_state(positions().lap_step() + p)};
-      p = positions().next(p);
+      Slot& slot = slots[at.index];
+      typename Slots::Release release{slot, free_state_in(at.lap + 1)};
+      at.step();
       consume(*slot.storage.get());
-      ++popped;
+      ++consumed;
     });
+    popped = consumed;
     return RingStatus::ok;
   }
 
@@ -365,16 +373,18 @@ class SpscRing {
     ~MoveHead() { ring.head_.store(end, std::memory_order_release); }
   };
 
-  State free_state(std::uint64_t pos) const noexcept {
+  State free_state(std::uint64_t pos) const noexcept { return free_state_in(positions().lap(pos)); }
+  State full_state(std::uint64_t pos) const noexcept { return full_state_in(positions().lap(pos)); }
+  static State free_state_in(std::uint64_t lap) noexcept {
     if constexpr (kEvicting) {
-      return 2 * positions().lap(pos);
+      return 2 * lap;
     } else {
       return false;
     }
   }
-  State full_state(std::uint64_t pos) const noexcept {
+  static State full_state_in(std::uint64_t lap) noexcept {
     if constexpr (kEvicting) {
-      return 2 * positions().lap(pos) + 1;
+      return 2 * lap + 1;
     } else {
       return true;
     }
@@ -524,10 +534,12 @@ class SpscRing {
   /// first: a popper that finds the first one then finds the whole batch, and
   /// takes it at once instead of chasing the writer slot by slot (and line by line).
   void publish_batch(std::uint64_t pos, std::size_t count) noexcept {
-    for (std::size_t i = count; i-- > 0;) {
-      const std::uint64_t p = positions().advance(pos, i);
+    if (count == 0) return;
+    Slot* const slots = slots_.data();
+    auto at = positions().cursor(positions().advance(pos, count - 1));
+    for (std::size_t i = count; i-- > 0; at.step_back()) {
       // Release: the item's construction happens-before the popper's acquire of the state.
-      slots_.slot_at(p).turn.store(full_state(p), std::memory_order_release);
+      slots[at.index].turn.store(full_state_in(at.lap), std::memory_order_release);
     }
   }
 
