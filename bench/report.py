@@ -90,15 +90,31 @@ class Cell:
         return statistics.median(self.values)
 
 
+def read_run(path):
+    """One bq_bench JSON file. A run cut off mid-way (bench.sh's per-queue timeout) leaves it
+    unterminated: the benchmarks that completed before the cut are kept, with a notice."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        return json.loads(text)
+    except ValueError:
+        end = text.rfind("\n    }")  # the last complete entry of "benchmarks"
+        if end < 0:
+            raise
+        data = json.loads(text[:end + len("\n    }")] + "\n  ]\n}\n")
+        print("report.py: %s was cut off; kept its %d completed benchmarks"
+              % (path, len(data.get("benchmarks", []))), file=sys.stderr)
+        return data
+
+
 def load(paths):
     cells = {}
     contexts = []
     order = []
     for path in paths:
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError) as e:  # a run killed mid-way leaves truncated JSON
+            data = read_run(path)
+        except (OSError, ValueError) as e:
             print("report.py: skipping %s: %s" % (path, e), file=sys.stderr)
             continue
         contexts.append(data.get("context", {}))
