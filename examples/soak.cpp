@@ -159,8 +159,11 @@ std::string run_round(const RoundSpec& spec, Live& live, std::uint64_t round) {
           popped[static_cast<std::size_t>(c)].add(m->id);
           if (slow && k % 64 == 0) std::this_thread::sleep_for(200us);
         } else if (q.is_closed()) {
-          if (!(m = q.try_pop())) return;  // closed and empty
-          popped[static_cast<std::size_t>(c)].add(m->id);
+          // Drain with pop(): its nullopt alone means closed *and* drained. A nullopt from
+          // try_pop() or a timed pop does not: a push that claimed its position before the
+          // close may still be writing its item (docs/guarantees.md, "Draining after close").
+          while ((m = q.pop())) popped[static_cast<std::size_t>(c)].add(m->id);
+          return;
         }
       }
     });

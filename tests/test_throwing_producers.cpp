@@ -444,6 +444,45 @@ TEST_CASE("try_pop never waits for a push that is half-way through writing its i
   CHECK(item->id() == 1);
 }
 
+// The drain rule (docs/guarantees.md, "Draining after close"): a push that claimed its
+// position before close() is in the queue, and only pop() returning nullopt says that the
+// queue is closed *and* drained. A consumer that stops at is_closed() plus a nullopt from
+// try_pop() (or from a timed pop) leaves such an item behind: the soak did, once in CI.
+TEMPLATE_TEST_CASE(
+    "after close, pop() delivers the item of a push that was half-way at the "
+    "close, where try_pop() may not",
+    "[exceptions][close][timing]", bq::Mpmc, bq::Spsc) {
+  bq_test::Watchdog watchdog("draining a push held half-way at close", std::chrono::seconds(60));
+  bq::BoundedQueue<Gated, bq::DropOldest, TestType> q(4);
+  Gated::reset(/*throw_at_release=*/false);
+  std::atomic<int> outcome{0};
+  std::thread pusher = push_held_halfway(q, 1, outcome);
+  // An Spsc close() returns only once the push in flight has published: close elsewhere.
+  std::thread closer([&q] { q.close(); });
+  while (!q.is_closed()) std::this_thread::yield();
+
+  // What the soak's consumers took for "closed and empty": not the end of the stream.
+  CHECK(q.is_closed());
+  CHECK_FALSE(q.try_pop().has_value());
+  CHECK_FALSE(q.pop_for(1ms).has_value());
+
+  std::vector<Id> drained;
+  std::atomic<bool> drained_all{false};
+  std::thread consumer([&] {
+    while (const std::optional<Gated> item = q.pop()) drained.push_back(item->id());
+    drained_all = true;
+  });
+  std::this_thread::sleep_for(50ms);
+  CHECK_FALSE(drained_all.load());  // pop() waits for the claimed position...
+  Gated::released = true;
+  pusher.join();
+  closer.join();
+  consumer.join();
+  CHECK(outcome == 1);                   // ...whose push was accepted...
+  CHECK(drained == std::vector<Id>{1});  // ...and delivers its item, then nullopt
+  CHECK(q.metrics().size == 0);
+}
+
 TEST_CASE("a push that throws and gives its position back wakes a pusher waiting for room",
           "[exceptions][timing]") {
   bq_test::Watchdog watchdog("a pusher waiting behind a push that throws",
