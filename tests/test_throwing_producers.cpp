@@ -377,7 +377,7 @@ class Gated {
   explicit Gated(Id id) : id_(id) {}
   Gated(const Gated& other) : id_(other.id_) {
     if (!tl_armed) return;
-    started.store(true);
+    started.fetch_add(1);
     while (!released.load()) std::this_thread::yield();
     if (throw_when_released.load()) throw ConstructionFailed();
   }
@@ -386,16 +386,17 @@ class Gated {
   [[nodiscard]] Id id() const noexcept { return id_; }
 
   static void reset(bool throw_at_release) {
-    started = false;
+    started = 0;
     released = false;
     throw_when_released = throw_at_release;
   }
-  static void wait_until_started() {
-    while (!started.load()) std::this_thread::yield();
+  /// Waits until more than `before` copies have started.
+  static void wait_until_started(int before = 0) {
+    while (started.load() <= before) std::this_thread::yield();
   }
 
   static inline thread_local bool tl_armed = false;
-  static inline std::atomic<bool> started{false};
+  static inline std::atomic<int> started{0};  // copies that have started
   static inline std::atomic<bool> released{false};
   static inline std::atomic<bool> throw_when_released{false};
 
@@ -407,6 +408,7 @@ class Gated {
 /// returns once the copy has started (its position is claimed).
 template <class Queue>
 std::thread push_held_halfway(Queue& q, Id id, std::atomic<int>& outcome) {
+  const int before = Gated::started.load();
   std::thread pusher([&q, id, &outcome] {
     Gated::tl_armed = true;
     const Gated item(id);
@@ -416,7 +418,7 @@ std::thread push_held_halfway(Queue& q, Id id, std::atomic<int>& outcome) {
       outcome = 3;
     }
   });
-  Gated::wait_until_started();
+  Gated::wait_until_started(before);
   return pusher;
 }
 
@@ -481,6 +483,41 @@ TEMPLATE_TEST_CASE(
   CHECK(outcome == 1);                   // ...whose push was accepted...
   CHECK(drained == std::vector<Id>{1});  // ...and delivers its item, then nullopt
   CHECK(q.metrics().size == 0);
+}
+
+TEST_CASE("after close, poppers in several threads drain every push that was half-way at the close",
+          "[exceptions][close][thread]") {
+  bq_test::Watchdog watchdog("several pushes held half-way across close", std::chrono::seconds(60));
+  constexpr std::size_t kPushers = 3;
+  constexpr std::size_t kPoppers = 2;
+  bq::BoundedQueue<Gated, bq::DropOldest> q(4);
+  Gated::reset(/*throw_at_release=*/false);
+  std::vector<std::atomic<int>> outcomes(kPushers);
+  std::vector<std::thread> pushers;
+  for (std::size_t p = 0; p < kPushers; ++p) {
+    pushers.push_back(push_held_halfway(q, Id{p + 1}, outcomes[p]));
+  }
+  q.close();  // Mpmc: returns at once; the three claimed positions are still being written
+
+  std::vector<std::vector<Id>> drained(kPoppers);
+  std::vector<std::thread> poppers;
+  for (std::size_t c = 0; c < kPoppers; ++c) {
+    poppers.emplace_back([&q, &mine = drained[c]] {
+      while (const std::optional<Gated> item = q.pop()) mine.push_back(item->id());
+    });
+  }
+  Gated::released = true;
+  for (auto& t : pushers) t.join();
+  for (auto& t : poppers) t.join();
+  std::vector<Id> all;
+  for (const auto& mine : drained) all.insert(all.end(), mine.begin(), mine.end());
+  std::sort(all.begin(), all.end());
+  CHECK(all == std::vector<Id>{1, 2, 3});  // each accepted item delivered exactly once
+  for (const auto& outcome : outcomes) CHECK(outcome == 1);
+  const bq::QueueMetrics m = q.metrics();
+  CHECK(m.pushed == 3);
+  CHECK(m.popped == 3);
+  CHECK(m.size == 0);
 }
 
 TEST_CASE("a push that throws and gives its position back wakes a pusher waiting for room",
