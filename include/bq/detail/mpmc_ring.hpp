@@ -263,7 +263,7 @@ class MpmcRing {
     if (holes != 0) holes_popped_.fetch_add(holes, std::memory_order_relaxed);
     auto at = positions().cursor(pos);
     std::size_t consumed = 0;  // a local, not `popped`: see RingPositions::Cursor
-    for_each_then_rethrow(claimed, [&](std::size_t) {
+    for_each_then_rethrow(claimed, [&] {
       Slot& slot = slots[at.index];
       const std::uint64_t free_turn = 2 * at.lap + 2;
       const bool hole = holes != 0 && (slot.turn.load(std::memory_order_relaxed) & kHoleBit) != 0;
@@ -273,6 +273,7 @@ class MpmcRing {
         consume(*slot.storage.get());
         ++consumed;
       }
+      return true;
     });
     popped = consumed;
     return popped != 0 ? RingStatus::ok : RingStatus::skipped;

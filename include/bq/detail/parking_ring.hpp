@@ -125,9 +125,12 @@ class ParkingRing {
   /// (all sleepers when more than one: each may fill one), also when a move throws.
   template <class OutputIt>
   RingStatus pop_batch_once(OutputIt& out, std::size_t max, std::size_t& popped) {
-    auto consume = [&out](T& item) noexcept(noexcept(*out = std::move(item))&& noexcept(++out)) {
-      *out = std::move(item);
-      ++out;
+    // Written through a local copy, stored back once: the caller's `out` is memory
+    // that every slot's release store would make the loop write back item by item.
+    OutputIt next = out;
+    auto consume = [&next](T& item) noexcept(noexcept(*next = std::move(item))&& noexcept(++next)) {
+      *next = std::move(item);
+      ++next;
     };
     RingStatus status;
     if constexpr (std::is_nothrow_invocable_v<decltype(consume)&, T&>) {
@@ -135,10 +138,12 @@ class ParkingRing {
     } else {
       BQ_TRY { status = ring_.try_pop_batch(max, consume, popped); }
       BQ_CATCH(...) {
+        out = next;
         wake_pushers(max);  // the slots claimed were freed (popped is not final here)
         BQ_RETHROW;
       }
     }
+    out = next;
     if (status == RingStatus::ok) wake_pushers(popped);
     if (status == RingStatus::skipped) wake_pushers(1);  // holes freed slots as pops do
     return status;

@@ -275,21 +275,24 @@ void evict_from(Storage<T>& storage, Evict& evict, Undo&& undo) {
   }
 }
 
-/// Calls `step(i)` for every i in [0, count), in order, even when some throw; then
-/// rethrows the first exception. A batch pop uses it to release every position
-/// it claimed (each item moved out, or destroyed if its move throws).
+/// Calls `step()` up to `count` times, in order, until it returns false (it found
+/// nothing to do), going on past steps that throw; then rethrows the first
+/// exception. A batch pop uses it to release every position it takes (each item
+/// moved out, or destroyed if its move throws).
 template <class Step>
 BQ_ALWAYS_INLINE void for_each_then_rethrow(std::size_t count, Step&& step) {
 #ifdef BQ_NO_EXCEPTIONS_MODE
-  for (std::size_t i = 0; i < count; ++i) step(i);
+  for (std::size_t i = 0; i < count && step(); ++i) {
+  }
 #else
-  if constexpr (std::is_nothrow_invocable_v<Step&, std::size_t>) {
-    for (std::size_t i = 0; i < count; ++i) step(i);
+  if constexpr (std::is_nothrow_invocable_v<Step&>) {
+    for (std::size_t i = 0; i < count && step(); ++i) {
+    }
   } else {
     std::exception_ptr first;
     for (std::size_t i = 0; i < count; ++i) {
       try {
-        step(i);
+        if (!step()) break;
       } catch (...) {
         if (!first) first = std::current_exception();
       }

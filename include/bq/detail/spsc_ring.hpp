@@ -154,7 +154,7 @@ class SpscRing {
       }
       // Unlike MpmcRing's pop, whose claim moves head_, head_ moves last (the
       // guards end in reverse): the pusher counts free slots by head_.
-      MoveHead move_head{*this, positions().next(pos)};
+      MoveHead move_head{*this, pos, 1};
       typename Slots::Release release{slot, free_state(positions().lap_step() + pos)};
       consume(*slot.storage.get());
       return RingStatus::ok;
@@ -230,9 +230,8 @@ class SpscRing {
     popped = 0;
     max = std::min(max, capacity());
     std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
-    std::size_t claimed = 0;
-    std::uint64_t end = pos;
     Slot* const slots = slots_.data();
+    std::size_t claimed = max;  // without kEvicting, at most: the loop below looks at each
     if constexpr (kEvicting) {
       // Each item is claimed by its own CAS: the pusher evicts item by item, so
       // no one claim can cover the batch. The batch ends at the first item the
@@ -244,31 +243,31 @@ class SpscRing {
         pos = skip_lapped(lapped);
       }
       claimed = 1;
-      end = positions().next(pos);
-      for (; claimed < max && claim(slots_.slot_at(end), end) == RingStatus::ok; ++claimed) {
+      for (std::uint64_t end = positions().next(pos);
+           claimed < max && claim(slots_.slot_at(end), end) == RingStatus::ok; ++claimed) {
         end = positions().next(end);
       }
-    } else {
-      // Acquire per state: each item's construction happens-before our move out of it.
-      for (auto at = positions().cursor(pos); claimed < max; ++claimed, at.step()) {
-        if (slots[at.index].turn.load(std::memory_order_acquire) != full_state_in(at.lap)) break;
-      }
-      end = positions().advance(pos, claimed);
-      if (claimed == 0) {
-        const RingStatus status = try_pop(consume);
-        popped = status == RingStatus::ok ? 1 : 0;
-        return status;
-      }
+    } else if (!holds_item(slots_.slot_at(pos), pos)) {
+      const RingStatus status = try_pop(consume);
+      popped = status == RingStatus::ok ? 1 : 0;
+      return status;
     }
-    MoveHead move_head{*this, end};
+    MoveHead move_head{*this, pos, 0};
     auto at = positions().cursor(pos);
     std::size_t consumed = 0;  // a local, not `popped`: see RingPositions::Cursor
-    for_each_then_rethrow(claimed, [&](std::size_t) {
+    for_each_then_rethrow(claimed, [&] {
       Slot& slot = slots[at.index];
+      if constexpr (!kEvicting) {
+        // Nobody else takes items: move each out as soon as its state says it is
+        // there (acquire: its construction happens-before our move out of it).
+        if (slot.turn.load(std::memory_order_acquire) != full_state_in(at.lap)) return false;
+      }
       typename Slots::Release release{slot, free_state_in(at.lap + 1)};
       at.step();
+      ++move_head.passed;
       consume(*slot.storage.get());
       ++consumed;
+      return true;
     });
     popped = consumed;
     return RingStatus::ok;
@@ -366,11 +365,14 @@ class SpscRing {
 
   struct MoveHead {
     SpscRing& ring;
-    std::uint64_t end;
+    std::uint64_t from;
+    std::size_t passed;  // positions popped from `from` on
     // head_ is stored once, after every slot is freed (also when a consume
     // threw). Release: the items' destruction happens-before the pusher's
     // acquire of head_ (count_free_from()), which is when it reuses them.
-    ~MoveHead() { ring.head_.store(end, std::memory_order_release); }
+    ~MoveHead() {
+      ring.head_.store(ring.positions().advance(from, passed), std::memory_order_release);
+    }
   };
 
   State free_state(std::uint64_t pos) const noexcept { return free_state_in(positions().lap(pos)); }
