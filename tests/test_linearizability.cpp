@@ -466,6 +466,15 @@ std::size_t rounds(std::size_t normal) {
   return normal;
 }
 
+/// BQ_LIN_REPLAY=R: every round runs the plan of round R instead of a new one. A failure
+/// names its round and seed; the seed is the same on a rerun of the same test, so this
+/// reruns the failing plan as often as BQ_LIN_ROUNDS says, for an interleaving that comes
+/// up a few times in a million.
+std::optional<std::size_t> replayed_round() {
+  if (const char* env = std::getenv("BQ_LIN_REPLAY")) return std::strtoul(env, nullptr, 10);
+  return std::nullopt;
+}
+
 /// What the recorded histories held: how many pushes threw, and what the checker needed.
 struct RunStats {
   std::size_t histories = 0;
@@ -508,9 +517,14 @@ std::size_t count_violations(const PlanShape& shape, std::size_t count, const Sp
                              RunStats* stats = nullptr) {
   std::mt19937_64 rng(seed);
   Recorder<Q> recorder(shape.threads, std::move(configure));
+  const std::optional<std::size_t> replay = replayed_round();
+  Plan replayed;
+  for (std::size_t round = 0; replay && round <= *replay; ++round) {
+    replayed = bq::lin::random_plan(shape, rng);
+  }
   std::size_t violations = 0;
   for (std::size_t round = 0; round < count; ++round) {
-    const Plan plan = bq::lin::random_plan(shape, rng);
+    const Plan plan = replay ? replayed : bq::lin::random_plan(shape, rng);
     const History history = recorder.run(plan);
     Spec spec = base;
     spec.capacity = plan.capacity;
@@ -519,8 +533,10 @@ std::size_t count_violations(const PlanShape& shape, std::size_t count, const Sp
     if (result.ok()) continue;
     ++violations;
     if (first_failure.empty()) {
-      first_failure = "round " + std::to_string(round) + " (seed " + std::to_string(seed) +
-                      "), plan:\n" + bq::lin::describe(plan) + result.message;
+      const std::size_t plan_round = replay ? *replay : round;
+      first_failure = "round " + std::to_string(plan_round) + " (seed " + std::to_string(seed) +
+                      ", BQ_LIN_REPLAY=" + std::to_string(plan_round) + " reruns it), plan:\n" +
+                      bq::lin::describe(plan) + result.message;
     }
     if (stop_at_first) break;
   }
