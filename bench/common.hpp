@@ -395,7 +395,8 @@ struct alignas(64) ProducerProgress {
 /// they can, dropping the oldest when the queue is full (natively, or emulated with a failed
 /// try_push, a try_pop and a retry), while one consumer (pinned to CPU 1) pops with try_pop
 /// (spinning while empty) and does consumer_work() on each item. Once every producer is
-/// done, the benchmark thread pushes end_of_run, which ends the consumer's loop. Checked:
+/// done, the benchmark thread pushes end_of_run; the consumer then takes what is left and
+/// stops (only a queue without FIFO order between producers has anything left). Checked:
 /// each producer's items arrive strictly increasing, the newest item (the last item of the
 /// producer that finished last) arrives (drop-oldest never drops it), and delivered + dropped ==
 /// pushed (by the queue's own counters where it has them, else by the producers' own
@@ -452,13 +453,23 @@ void overload(benchmark::State& state, int producers) {
       std::uint64_t sink = 0;
       start_together();
       const auto t0 = std::chrono::steady_clock::now();
-      for (;;) {
+      for (bool ended = false;;) {
         // try_pop, spinning: the queue is almost never empty here, and it is the one pop
         // every queue has that claims nothing before an item is there (atomic_queue's
         // blocking pop claims a position first, and the producers' own try_pops race it).
         std::uint64_t item = 0;
-        while (!queue->try_pop(item)) cpu_relax();
-        if (item == end_of_run) break;
+        if (!ended) {
+          while (!queue->try_pop(item)) cpu_relax();
+        } else if (!queue->try_pop(item)) {
+          break;  // nothing is pushed after end_of_run: the queue is empty
+        }
+        if (item == end_of_run) {
+          // A queue without FIFO order between producers (moodycamel's keeps one
+          // sub-queue per producer) may hand out end_of_run, pushed by another thread,
+          // before the producers' last items: take what is left. A FIFO queue has none.
+          ended = true;
+          continue;
+        }
         const auto p = static_cast<std::size_t>(item & 0xff) - 1;
         const std::uint64_t seq = item >> 8;
         if (p >= next_seq.size() || seq < next_seq[p]) {

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Turns bq_bench's JSON output into docs/bench/results.md, chart.svg and results.json.
 
-Usage: report.py --out DIR [--readme FILE] [--meta KEY=VALUE ...] RUN.json [RUN.json ...]
+Usage: report.py --out DIR [--readme FILE] [--meta KEY=VALUE ...]
+                 [--registered FILE --failed FILE] RUN.json [RUN.json ...]
 
 Each RUN.json is one `bq_bench --benchmark_out=... --benchmark_out_format=json` run
 (scripts/bench.sh runs each queue in its own process). Every repetition is read, not
 only the aggregates: the median, min and max are computed here, and a queue with any
-repetition that failed its item check shows the error instead of a number.
+repetition that failed its item check shows the error instead of a number. With
+--registered (the `--benchmark_list_tests` output) and --failed (lines "QUEUE ROUND EXIT_CODE"
+for every process that did not exit cleanly), a benchmark a queue has but whose process was
+cut off before it ran shows "did not finish" instead of "-" (which means "no such operation").
 Standard library only.
 """
 
@@ -23,11 +27,14 @@ import sys
 QUEUES = [
     ("bq_mpmc", "**bq** BoundedQueue&lt;Block, Mpmc&gt;"),
     ("bq_spsc", "**bq** BoundedQueue&lt;Block, Spsc&gt;"),
+    ("bq_mpmc_spin", "**bq** Mpmc, `try_push_range`/`try_pop_into`, spinning"),
+    ("bq_spsc_spin", "**bq** Spsc, `try_push_range`/`try_pop_into`, spinning"),
     ("aq_atomicqueue", "atomic_queue AtomicQueue"),
     ("aq_atomicqueue2", "atomic_queue AtomicQueue2"),
     ("aq_atomicqueue_spsc", "atomic_queue AtomicQueue SPSC"),
     ("aq_atomicqueue2_spsc", "atomic_queue AtomicQueue2 SPSC"),
     ("mc_blockingconcurrentqueue", "moodycamel BlockingConcurrentQueue"),
+    ("mc_concurrentqueue", "moodycamel ConcurrentQueue (bulk calls)"),
     ("mc_readerwriterqueue", "moodycamel ReaderWriterQueue (SPSC)"),
     ("mc_rwcircularbuffer", "moodycamel BlockingReaderWriterCircularBuffer (SPSC)"),
     ("boost_queue", "boost::lockfree::queue"),
@@ -80,6 +87,24 @@ class Cell:
         self.label = ""
         self.held = None
         self.counters = {}  # counter -> values, one per repetition (overload scenarios)
+        self.unfinished = 0  # repetitions whose process ended before this benchmark ran
+        self.stop_reason = ""
+
+    @property
+    def text_if_unfinished(self):
+        """What to show instead of a number when no repetition finished, else None."""
+        if self.values or self.errors or not self.unfinished:
+            return None
+        return "**did not finish** (%s, %d/%d reps)" % (self.stop_reason, self.unfinished,
+                                                        self.unfinished)
+
+    @property
+    def shortfall(self):
+        """" (3 of 5 reps)" when some repetitions finished and others did not, else ""."""
+        if not self.unfinished or not self.values:
+            return ""
+        done = len(self.values) + len(self.errors)
+        return " (%d of %d reps)" % (done, done + self.unfinished)
 
     @property
     def ok(self):
@@ -146,6 +171,31 @@ def load(paths):
     return cells, contexts, order
 
 
+def mark_unfinished(cells, registered_path, failed_path, repetitions):
+    """For every queue whose process failed in some round: counts, for each benchmark it has,
+    the repetitions that never reported (its process ended before that benchmark ran), and
+    records why the process ended."""
+    codes = {}  # queue -> exit codes of its failed rounds
+    with open(failed_path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                queue, _, code = line.split()
+                codes.setdefault(queue, []).append(int(code))
+    with open(registered_path, encoding="utf-8") as f:
+        names = [line.strip().split("/") for line in f if "/" in line]
+    for parts in names:
+        scenario, queue = parts[0], parts[1]
+        if queue not in codes:
+            continue
+        cell = cells.setdefault((scenario, queue), Cell())
+        cell.unfinished = max(0, repetitions - len(cell.values) - len(cell.errors))
+        timeouts = sum(1 for code in codes[queue] if code == 124)  # timeout(1)'s exit code
+        cell.stop_reason = ("cut off by the time limit"
+                            if timeouts == len(codes[queue]) else
+                            "exit code %s" % ", ".join(
+                                str(code) for code in sorted(set(codes[queue]))))
+
+
 def to_ns(value, unit):
     return value * {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[unit]
 
@@ -166,6 +216,8 @@ def cell_text(cells, scenario, queue):
     cell = cells.get((scenario, queue))
     if cell is None:
         return "-"
+    if cell.text_if_unfinished:
+        return cell.text_if_unfinished
     if cell.errors:
         return "**check failed** (%d/%d reps): %s" % (
             len(cell.errors), len(cell.errors) + len(cell.values), cell.errors[0])
@@ -176,25 +228,26 @@ def cell_text(cells, scenario, queue):
         text += " emulated"
     if scenario == "blocked_consumer_cpu" and "parks" not in cell.label:
         text += " (spins)"
-    return text
+    return text + cell.shortfall
 
 
 def ratio_line(cells, what, scenario, ours, theirs, target, better):
-    """One row of the targets table: ours / theirs against `target`."""
-    a = cells.get((scenario, ours))
-    b = cells.get((scenario, theirs))
+    """One row of the targets table: ours / theirs in one scenario, against `target`."""
+    return ratio_row(what, "%s vs %s" % (ours, theirs), cells.get((scenario, ours)),
+                     cells.get((scenario, theirs)), target, better)
+
+
+def ratio_row(what, compared, a, b, target, better):
+    """One row of the targets table: the median of cell a over that of cell b."""
     goal = (">= %.2gx" if better == "higher" else "<= %.2gx") % target
     if not (a and a.ok and b and b.ok):
-        return "| %s | %s vs %s | not measured | %s | - |" % (what, ours, theirs, goal)
+        return "| %s | %s | not measured | %s | - |" % (what, compared, goal)
     ratio = a.median / b.median
-    if better == "higher":
-        met = ratio >= target
-        verdict = "met" if met else "missed by %.0f%%" % ((1 - ratio / target) * 100)
-    else:
-        met = ratio <= target
-        verdict = "met" if met else "missed by %.0f%%" % ((ratio / target - 1) * 100)
-    return "| %s | %s vs %s | %.2fx (%s vs %s) | %s | %s |" % (
-        what, ours, theirs, ratio, fmt_num(a.median), fmt_num(b.median), goal, verdict)
+    short = (1 - ratio / target) if better == "higher" else (ratio / target - 1)
+    verdict = "met" if short <= 0 else "missed by %s%%" % (
+        "%.1f" % (short * 100) if short < 0.01 else "%.0f" % (short * 100))
+    return "| %s | %s | %.2fx (%s vs %s) | %s | %s |" % (
+        what, compared, ratio, fmt_num(a.median), fmt_num(b.median), goal, verdict)
 
 
 def counter_median(cell, counter):
@@ -237,6 +290,10 @@ def overload_table(cells, queues, link):
         for scenario in ("overload_1p1c", "overload_2p1c"):
             cell = cells.get((scenario, queue))
             for counter, _ in OVERLOAD_COUNTERS:
+                if cell is not None and cell.text_if_unfinished:
+                    row.append(cell.text_if_unfinished)
+                    ran = True
+                    continue
                 if cell is not None and cell.errors:
                     row.append("**check failed**: %s" % cell.errors[0])
                     ran = True
@@ -247,6 +304,8 @@ def overload_table(cells, queues, link):
                 if value is not None and counter == "producer_Mps" and \
                         cell.label.startswith("emulated"):
                     text += " emulated"
+                if value is not None:
+                    text += cell.shortfall
                 row.append(text)
         if ran:
             out.append("| " + " | ".join(row) + " |")
@@ -305,6 +364,15 @@ def targets_table(cells):
         lines.append(delivered_line(cells, queue))
     lines.append(ratio_line(cells, "overload 2P1C producer rate", "overload_2p1c", "bq_mpmc",
                             "spdlog_mpmc_blocking_q", 2.0, "higher"))
+    for queue in ("bq_mpmc", "bq_spsc"):
+        batches = cells.get(("throughput_batch32_1p1c", queue))
+        lines.append(ratio_row("1P1C batches of 32 vs single items, same mode (issue 13)",
+                               "%s batch32 vs %s single" % (queue, queue), batches,
+                               cells.get(("throughput_1p1c", queue)), 3.0, "higher"))
+        lines.append(ratio_row("1P1C batches of 32 vs moodycamel bulk calls (issue 13)",
+                               "%s vs mc_concurrentqueue" % queue, batches,
+                               cells.get(("throughput_batch32_1p1c", "mc_concurrentqueue")), 1.0,
+                               "higher"))
     for queue in ("bq_mpmc", "bq_spsc"):
         plain = cells.get(("throughput_1p1c", queue))
         idle = cells.get(("throughput_1p1c_idle_reader", queue))
@@ -367,7 +435,8 @@ def header_lines(meta, contexts):
 
 def results_table(cells, queues, link):
     out = ["uint64_t items, capacity 1024 (what each queue really held is in the last "
-           "column). \"-\" means the queue has no such operation or mode; \"emulated\" "
+           "column). \"-\" means the queue has no such operation or mode; \"did not finish\" "
+           "means it has, but its process was cut off before that benchmark ran; \"emulated\" "
            "means drop-oldest is a failed try_push + try_pop + try_push; \"(spins)\" means "
            "the queue has no parking wait, so its waiting consumer spins. Scenarios: "
            "[bench/README.md](%s)." % link, ""]
@@ -375,10 +444,33 @@ def results_table(cells, queues, link):
     out.append("| queue | " + " | ".join(heads) + " | held |")
     out.append("|---" * (len(heads) + 2) + "|")
     for queue, title in queues:
-        held = cells.get(("try_push_full", queue)) or cells.get(("drop_oldest_full", queue))
+        if not any((s, queue) in cells for s in MAIN_COLUMNS):
+            continue  # only in the batch table
+        held = next((c for c in (cells.get(("try_push_full", queue)),
+                                 cells.get(("drop_oldest_full", queue)))
+                     if c is not None and c.held is not None), None)
         row = [title] + [cell_text(cells, s, queue) for s in MAIN_COLUMNS]
         row.append(str(held.held) if held and held.held is not None else "-")
         out.append("| " + " | ".join(row) + " |")
+    return out
+
+
+BATCH_COLUMNS = ["throughput_1p1c", "throughput_batch32_1p1c", "push_pop_batch32_1thread"]
+
+
+def batch_table(cells, queues):
+    """The batch scenarios, one row per queue that ran them, with its single-item 1P1C rate."""
+    out = ["Batches of 32: bq's `push_range`/`pop_into` (waiting), its `try_push_range`/"
+           "`try_pop_into` (spinning while they fail, as the moodycamel row does), and moodycamel "
+           "ConcurrentQueue's `try_enqueue_bulk`/`try_dequeue_bulk`. Medians, Mitems/s.", ""]
+    heads = [SCENARIOS[s][0] for s in BATCH_COLUMNS]
+    out.append("| queue | " + " | ".join(heads) + " |")
+    out.append("|---" * (len(heads) + 1) + "|")
+    for queue, title in queues:
+        if not any((s, queue) in cells for s in BATCH_COLUMNS[1:]):
+            continue
+        out.append("| " + " | ".join([title] + [cell_text(cells, s, queue)
+                                               for s in BATCH_COLUMNS]) + " |")
     return out
 
 
@@ -388,7 +480,8 @@ def write_markdown(path, cells, queues, meta, contexts):
     out += header_lines(meta, contexts) + [""]
     out += results_table(cells, queues, "../../bench/README.md") + [""]
     out += overload_table(cells, queues, "../../bench/README.md") + [""]
-    out += ["## Targets from issue 3 (ratios of medians measured in this run)", ""]
+    out += batch_table(cells, queues) + [""]
+    out += ["## Targets (ratios of medians measured in this run)", ""]
     out += targets_table(cells) + [""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(out))
@@ -402,13 +495,14 @@ def write_readme_section(path, cells, queues, meta, contexts):
            "broken queue cannot post a good number. One command builds, runs and writes "
            "[docs/bench/results.md](docs/bench/results.md), "
            "[chart.svg](docs/bench/chart.svg) and the raw JSON:", "",
-           "```sh", "scripts/bench.sh          # 5-25 minutes on 2 cores (a peer that crawls "
-           "is cut off after 300 s); --smoke for a quick check", "```", "",
+           "```sh", "scripts/bench.sh          # 5-30 minutes on 2 cores (a peer that crawls "
+           "is cut off after 300 s a round); --smoke for a quick check", "```", "",
            "![bq vs peer queues](docs/bench/chart.svg)", ""]
     out += header_lines(meta, contexts) + [""]
     out += results_table(cells, queues, "bench/README.md") + [""]
     out += overload_table(cells, queues, "bench/README.md") + [""]
-    out += ["Against the targets of the performance issue (ratios of medians from the same run):",
+    out += batch_table(cells, queues) + [""]
+    out += ["Against the targets of the performance issues (ratios of medians from the same run):",
             ""]
     out += targets_table(cells) + [""]
     out += ["Numbers move from run to run and with machine load; only ratios measured in "
@@ -469,8 +563,9 @@ def write_svg(path, cells, queues, subtitle):
                 parts.append('<text x="%.1f" y="%d" class="val">%s</text>' % (
                     label_w + w + 4, y + bar_h - 4, fmt_num(v)))
             else:
-                parts.append('<text x="%d" y="%d" class="val err">check failed</text>' % (
-                    label_w + 4, y + bar_h - 4))
+                parts.append('<text x="%d" y="%d" class="val err">%s</text>' % (
+                    label_w + 4, y + bar_h - 4,
+                    "did not finish" if cell.text_if_unfinished else "check failed"))
             y += bar_h + gap
         y += 28
     height = y
@@ -495,6 +590,8 @@ def main():
     parser.add_argument("--out", required=True, help="directory for results.md/chart.svg/json")
     parser.add_argument("--meta", action="append", default=[], help="KEY=VALUE for the header")
     parser.add_argument("--readme", help="also write the README section to this path")
+    parser.add_argument("--registered", help="bq_bench --benchmark_list_tests output")
+    parser.add_argument("--failed", help='lines "QUEUE ROUND EXIT_CODE", one per failed process')
     parser.add_argument("runs", nargs="+", help="bq_bench JSON files")
     args = parser.parse_args()
     meta = dict(item.split("=", 1) for item in args.meta)
@@ -504,6 +601,8 @@ def main():
     cells, contexts, order = load(args.runs)
     if not cells:
         sys.exit("report.py: no benchmark runs in %s" % ", ".join(args.runs))
+    if args.registered and args.failed:
+        mark_unfinished(cells, args.registered, args.failed, int(meta.get("repetitions", "1")))
     known = [q for q, _ in QUEUES]
     queues = [(q, t) for q, t in QUEUES if q in order] + [(q, q) for q in order if q not in known]
 
@@ -520,8 +619,8 @@ def main():
     merged = {"meta": meta, "contexts": contexts, "benchmarks": []}
     for path in args.runs:
         try:
-            with open(path, encoding="utf-8") as f:
-                merged["benchmarks"].extend(json.load(f).get("benchmarks", []))
+            # read_run(): a run cut off by the time limit keeps what it completed here too.
+            merged["benchmarks"].extend(read_run(path).get("benchmarks", []))
         except (OSError, ValueError):
             pass
     with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
@@ -530,6 +629,9 @@ def main():
     failed = sorted({"%s/%s" % k for k, c in cells.items() if c.errors})
     for name in failed:
         print("report.py: check failed in %s" % name, file=sys.stderr)
+    for name in sorted("%s/%s" % k for k, c in cells.items() if c.unfinished):
+        print("report.py: %s did not finish in %d repetitions" % (
+            name, cells[tuple(name.split("/"))].unfinished), file=sys.stderr)
     print("report.py: wrote results.md, chart.svg, results.json to %s" % args.out)
 
 

@@ -70,18 +70,27 @@ if ((${#queues[@]} == 0)); then
   echo "bench.sh: no queue id matches BQ_BENCH_FILTER='$filter'" >&2
   exit 1
 fi
+# For the report: which benchmarks each queue has (so that one whose process was cut off
+# before it ran shows "did not finish", not "-"), and how each failed process ended.
+"$bin" --benchmark_list_tests >"$raw/registered.txt"
+: >"$raw/failed.txt"
 started=$(date +%s)
 echo "bench.sh: ${#queues[@]} queues, $reps repetitions, min time $min_time s; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 failed=()
 for ((round = 1; round <= reps; round++)); do
   echo "bench.sh: round $round of $reps"
   for queue in "${queues[@]}"; do
-    if ! BQ_BENCH_REPETITIONS=1 timeout "$queue_timeout" "$bin" \
-        --benchmark_filter="^[^/]+/${queue}/" \
-        --benchmark_min_time="$min_time" \
-        --benchmark_out="$raw/$queue.$round.json" --benchmark_out_format=json \
-        >"$raw/$queue.$round.log" 2>&1; then
-      failed+=("$queue (round $round)")
+    status=0
+    BQ_BENCH_REPETITIONS=1 timeout "$queue_timeout" "$bin" \
+      --benchmark_filter="^[^/]+/${queue}/" \
+      --benchmark_min_time="$min_time" \
+      --benchmark_out="$raw/$queue.$round.json" --benchmark_out_format=json \
+      >"$raw/$queue.$round.log" 2>&1 || status=$?
+    if ((status)); then
+      reason="exit code $status"
+      if ((status == 124)); then reason="cut off after $queue_timeout s"; fi  # timeout(1)'s code
+      failed+=("$queue (round $round, $reason)")
+      echo "$queue $round $status" >>"$raw/failed.txt"
     fi
     sed -n '/^-----/,$p' "$raw/$queue.$round.log" | grep -v '^-----\|^Benchmark ' || true
   done
@@ -106,6 +115,7 @@ python3 "$root/bench/report.py" --out "$out" \
   --meta "min_time=$min_time" \
   ${note:+--meta "note=$note"} \
   --readme "$readme" \
+  --registered "$raw/registered.txt" --failed "$raw/failed.txt" \
   "$raw"/*.json
 if ((!smoke)); then
   # The section goes into docs/benchmarks.md between its two markers (the hand-written rest
