@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$root/README.md}"
 sections=(00-intro 10-install 20-policies 30-semantics 35-batch 40-observability 45-spdlog
-          50-platforms 60-links)
+          50-platforms 55-performance 60-links)
 optional=(35-batch)
 
 # The list above is the order; every file in docs/readme/ must be in it, and the
