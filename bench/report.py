@@ -133,9 +133,12 @@ def read_run(path):
 
 
 def load(paths):
+    """Returns the cells, each run's context, the queues in run order, and every benchmark
+    entry of every run as read (for results.json)."""
     cells = {}
     contexts = []
     order = []
+    entries = []
     for path in paths:
         try:
             data = read_run(path)
@@ -143,6 +146,7 @@ def load(paths):
             print("report.py: skipping %s: %s" % (path, e), file=sys.stderr)
             continue
         contexts.append(data.get("context", {}))
+        entries.extend(data.get("benchmarks", []))
         for run in data.get("benchmarks", []):
             if run.get("run_type") != "iteration":
                 continue
@@ -168,7 +172,7 @@ def load(paths):
                     cell.counters.setdefault(counter, []).append(run[counter])
             if "held" in run:
                 cell.held = int(run["held"])
-    return cells, contexts, order
+    return cells, contexts, order, entries
 
 
 def mark_unfinished(cells, registered_path, failed_path, repetitions):
@@ -181,19 +185,18 @@ def mark_unfinished(cells, registered_path, failed_path, repetitions):
             if line.strip():
                 queue, _, code = line.split()
                 codes.setdefault(queue, []).append(int(code))
+    reasons = {queue: "cut off by the time limit" if set(queue_codes) == {124}  # timeout(1)'s
+               else "exit code %s" % ", ".join(str(c) for c in sorted(set(queue_codes)))
+               for queue, queue_codes in codes.items()}
     with open(registered_path, encoding="utf-8") as f:
         names = [line.strip().split("/") for line in f if "/" in line]
     for parts in names:
         scenario, queue = parts[0], parts[1]
-        if queue not in codes:
+        if queue not in reasons:
             continue
         cell = cells.setdefault((scenario, queue), Cell())
         cell.unfinished = max(0, repetitions - len(cell.values) - len(cell.errors))
-        timeouts = sum(1 for code in codes[queue] if code == 124)  # timeout(1)'s exit code
-        cell.stop_reason = ("cut off by the time limit"
-                            if timeouts == len(codes[queue]) else
-                            "exit code %s" % ", ".join(
-                                str(code) for code in sorted(set(codes[queue]))))
+        cell.stop_reason = reasons[queue]
 
 
 def to_ns(value, unit):
@@ -450,7 +453,7 @@ def results_table(cells, queues, link):
                                  cells.get(("drop_oldest_full", queue)))
                      if c is not None and c.held is not None), None)
         row = [title] + [cell_text(cells, s, queue) for s in MAIN_COLUMNS]
-        row.append(str(held.held) if held and held.held is not None else "-")
+        row.append(str(held.held) if held else "-")
         out.append("| " + " | ".join(row) + " |")
     return out
 
@@ -598,7 +601,7 @@ def main():
     meta.setdefault("date", datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%d %H:%M UTC"))
 
-    cells, contexts, order = load(args.runs)
+    cells, contexts, order, entries = load(args.runs)
     if not cells:
         sys.exit("report.py: no benchmark runs in %s" % ", ".join(args.runs))
     if args.registered and args.failed:
@@ -616,13 +619,8 @@ def main():
                   meta.get("note", "").upper() + ": " if meta.get("note") else "", meta["date"],
                   machine.get("nproc"), machine.get("cpu", ""),
                   meta.get("command", "scripts/bench.sh")))
-    merged = {"meta": meta, "contexts": contexts, "benchmarks": []}
-    for path in args.runs:
-        try:
-            # read_run(): a run cut off by the time limit keeps what it completed here too.
-            merged["benchmarks"].extend(read_run(path).get("benchmarks", []))
-        except (OSError, ValueError):
-            pass
+    # As load() read them: a run cut off by the time limit keeps what it completed here too.
+    merged = {"meta": meta, "contexts": contexts, "benchmarks": entries}
     with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump(merged, f, indent=1)
         f.write("\n")
