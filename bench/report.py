@@ -388,8 +388,9 @@ def targets_table(cells):
                              "(%s vs %s Mitems/s) | < 5%% | %s |" % (
                                  what, queue, overhead * 100, fmt_num(read.median),
                                  fmt_num(base.median),
-                                 "met" if overhead < 0.05 else "missed by %.1f points" % (
-                                     (overhead - 0.05) * 100)))
+                                 "met" if overhead < 0.05 else "missed by %s points" % (
+                                     "%.2f" % ((overhead - 0.05) * 100) if overhead < 0.051
+                                     else "%.1f" % ((overhead - 0.05) * 100))))
     return lines
 
 
