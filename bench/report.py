@@ -247,10 +247,16 @@ def ratio_row(what, compared, a, b, target, better):
         return "| %s | %s | not measured | %s | - |" % (what, compared, goal)
     ratio = a.median / b.median
     short = (1 - ratio / target) if better == "higher" else (ratio / target - 1)
-    verdict = "met" if short <= 0 else "missed by %s%%" % (
-        "%.1f" % (short * 100) if short < 0.01 else "%.0f" % (short * 100))
     return "| %s | %s | %.2fx (%s vs %s) | %s | %s |" % (
-        what, compared, ratio, fmt_num(a.median), fmt_num(b.median), goal, verdict)
+        what, compared, ratio, fmt_num(a.median), fmt_num(b.median), goal, verdict(short))
+
+
+def verdict(short):
+    """"met", or by how much the goal was missed (`short`: the fraction of the goal missing);
+    a near miss keeps a decimal rather than reading "missed by 0%"."""
+    if short <= 0:
+        return "met"
+    return "missed by %s%%" % ("%.1f" % (short * 100) if short < 0.01 else "%.0f" % (short * 100))
 
 
 def counter_median(cell, counter):
@@ -271,9 +277,8 @@ def delivered_line(cells, queue):
             what, queue)
     best = max(peers, key=peers.get)
     ratio = ours / peers[best]
-    verdict = "met" if ratio >= 1.0 else "missed by %.0f%%" % ((1 - ratio) * 100)
     return "| %s | %s vs %s (the better) | %.2fx (%s vs %s) | >= 1x | %s |" % (
-        what, queue, best, ratio, fmt_num(ours), fmt_num(peers[best]), verdict)
+        what, queue, best, ratio, fmt_num(ours), fmt_num(peers[best]), verdict(1 - ratio))
 
 
 def overload_table(cells, queues, link):
@@ -325,36 +330,35 @@ def targets_table(cells):
     lines.append(ratio_line(cells, "1P1C, MPMC mode, blocking", "throughput_1p1c", "bq_mpmc",
                             "aq_atomicqueue", 1.0, "higher"))
     blocked = cells.get(("blocked_consumer_cpu", "bq_mpmc"))
-    if blocked and blocked.ok:
-        verdict = "met" if max(blocked.values) < 1.0 else "missed"
-        lines.append("| waiting consumer CPU < 1 ms per s | bq_mpmc | %s ms (max %s) | < 1 ms | %s |"
-                     % (fmt_num(blocked.median), fmt_num(max(blocked.values)), verdict))
+    lines.append("| waiting consumer CPU < 1 ms per s | bq_mpmc | %s | < 1 ms | %s |" % (
+        ("%s ms (max %s)" % (fmt_num(blocked.median), fmt_num(max(blocked.values))),
+         "met" if max(blocked.values) < 1.0 else "missed") if blocked and blocked.ok
+        else ("not measured", "-")))
     fastest = None
     for peer in SPSC_PEERS:
         cell = cells.get(("throughput_1p1c", peer))
         if cell and cell.ok and (fastest is None or cell.median > cells[
                 ("throughput_1p1c", fastest)].median):
             fastest = peer
-    if fastest:
-        lines.append(ratio_line(cells, "1P1C, SPSC mode (fastest SPSC peer)", "throughput_1p1c",
-                                "bq_spsc", fastest, 1.0, "higher"))
+    lines.append(ratio_line(cells, "1P1C, SPSC mode (fastest SPSC peer)", "throughput_1p1c",
+                            "bq_spsc", fastest or "an SPSC peer", 1.0, "higher"))
     for peer, target in (("mc_blockingconcurrentqueue", 1.5), ("tbb_bounded_queue", 3.0),
                          ("spdlog_mpmc_blocking_q", 3.0)):
         lines.append(ratio_line(cells, "2P2C (oversubscribed)", "throughput_2p2c", "bq_mpmc",
                                 peer, target, "higher"))
     ours = spread(cells.get(("throughput_2p2c", "bq_mpmc")))
-    if ours is not None:
-        theirs = {p: spread(cells.get(("throughput_2p2c", p)))
-                  for p in ("mc_blockingconcurrentqueue", "tbb_bounded_queue",
-                            "spdlog_mpmc_blocking_q")}
-        theirs = {p: s for p, s in theirs.items() if s is not None}
-        if theirs:
-            widest_ok = all(ours <= s for s in theirs.values())
-            lines.append("| 2P2C min-max spread no wider than theirs | bq_mpmc vs %s | %.0f%% vs %s "
-                         "| <= each | %s |" % (
-                             ", ".join(theirs), ours * 100,
-                             ", ".join("%.0f%%" % (s * 100) for s in theirs.values()),
-                             "met" if widest_ok else "missed"))
+    theirs = {p: spread(cells.get(("throughput_2p2c", p)))
+              for p in ("mc_blockingconcurrentqueue", "tbb_bounded_queue", "spdlog_mpmc_blocking_q")}
+    theirs = {p: s for p, s in theirs.items() if s is not None}
+    if ours is not None and theirs:
+        lines.append("| 2P2C min-max spread no wider than theirs | bq_mpmc vs %s | %.0f%% vs %s "
+                     "| <= each | %s |" % (
+                         ", ".join(theirs), ours * 100,
+                         ", ".join("%.0f%%" % (s * 100) for s in theirs.values()),
+                         "met" if all(ours <= s for s in theirs.values()) else "missed"))
+    else:
+        lines.append("| 2P2C min-max spread no wider than theirs | bq_mpmc vs its 2P2C peers "
+                     "| not measured | <= each | - |")
     lines.append(ratio_line(cells, "drop-oldest push into a full queue (ns)", "drop_oldest_full",
                             "bq_mpmc", "spdlog_mpmc_blocking_q", 0.5, "lower"))
     lines.append(ratio_line(cells, "one-thread push+pop (ns)", "push_pop_1thread", "bq_mpmc",
@@ -382,15 +386,16 @@ def targets_table(cells):
         read = cells.get(("throughput_1p1c_metrics_reader", queue))
         for base, what in ((plain, "vs no third thread"), (idle, "vs an idle thread waking as "
                                                                "often (metrics' own cost)")):
-            if base and base.ok and read and read.ok:
-                overhead = 1 - read.median / base.median
-                lines.append("| metrics overhead on 1P1C, reader every 100 us, %s | %s | %.1f%% "
-                             "(%s vs %s Mitems/s) | < 5%% | %s |" % (
-                                 what, queue, overhead * 100, fmt_num(read.median),
-                                 fmt_num(base.median),
-                                 "met" if overhead < 0.05 else "missed by %s points" % (
-                                     "%.2f" % ((overhead - 0.05) * 100) if overhead < 0.051
-                                     else "%.1f" % ((overhead - 0.05) * 100))))
+            row = "| metrics overhead on 1P1C, reader every 100 us, %s | %s | " % (what, queue)
+            if not (base and base.ok and read and read.ok):
+                lines.append(row + "not measured | < 5% | - |")
+                continue
+            overhead = 1 - read.median / base.median
+            missed = (overhead - 0.05) * 100  # points
+            lines.append(row + "%.1f%% (%s vs %s Mitems/s) | < 5%% | %s |" % (
+                overhead * 100, fmt_num(read.median), fmt_num(base.median),
+                "met" if overhead < 0.05 else "missed by %s points" % (
+                    "%.2f" % missed if missed < 0.1 else "%.1f" % missed)))
     return lines
 
 
@@ -607,6 +612,8 @@ def main():
         sys.exit("report.py: no benchmark runs in %s" % ", ".join(args.runs))
     if args.registered and args.failed:
         mark_unfinished(cells, args.registered, args.failed, int(meta.get("repetitions", "1")))
+        # A queue cut off before its first benchmark in every round is in no run's output.
+        order += [q for q in dict.fromkeys(q for _, q in cells) if q not in order]
     known = [q for q, _ in QUEUES]
     queues = [(q, t) for q, t in QUEUES if q in order] + [(q, q) for q in order if q not in known]
 

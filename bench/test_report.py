@@ -171,6 +171,18 @@ class ReportTest(unittest.TestCase):
         self.assertEqual((ck[4], ck[6], ck[9]), ("14.7 emulated", "990 (spins)", "1023"))
         self.assertEqual(report.row("Mpmc&gt;")[6], "0.200")
 
+    def test_push_for_cells_show_the_time_it_took_not_the_time_asked(self):
+        run = run_text([entry("push_for_1ms", "bq_mpmc", actual_us=1090.0, requested_us=1000.0),
+                        entry("push_for_10ms", "bq_mpmc", actual_us=10120.0,
+                              requested_us=10000.0)])
+        self.assertEqual(self.report([run]).row("Mpmc&gt;")[7:9], ["1.09", "10.1"])
+
+    def test_held_is_what_a_failed_try_push_found_when_the_queue_has_one(self):
+        run = run_text([entry("try_push_full", "mc_readerwriterqueue", real_time=2.0, held=2044.0),
+                        entry("drop_oldest_full", "mc_readerwriterqueue", real_time=9.0,
+                              held=1791.0, label="emulated: try_pop+try_push")])
+        self.assertEqual(self.report([run]).row("ReaderWriterQueue")[9], "2044")
+
     # -- targets ------------------------------------------------------------------------------
 
     def test_targets_compare_medians_in_the_direction_each_one_asks(self):
@@ -220,10 +232,38 @@ class ReportTest(unittest.TestCase):
                         entry("throughput_1p1c_metrics_reader", "bq_spsc", items_per_second=75.96e6)])
         lines = [l for l in self.report([run]).markdown.splitlines()
                  if l.startswith("| metrics overhead")]
-        self.assertEqual(len(lines), 2)
-        self.assertIn("| 24.0% (76.0 vs 100 Mitems/s) | < 5% | missed by 19.0 points |", lines[0])
+        self.assertEqual(len(lines), 4)  # bq_mpmc's two, then bq_spsc's
+        self.assertTrue(lines[0].endswith("| bq_mpmc | not measured | < 5% | - |"), lines[0])
+        self.assertIn("| 24.0% (76.0 vs 100 Mitems/s) | < 5% | missed by 19.0 points |", lines[2])
         # A near miss is not rounded to "missed by 0.0 points".
-        self.assertIn("| 5.1% (76.0 vs 80.0 Mitems/s) | < 5% | missed by 0.05 points |", lines[1])
+        self.assertIn("| 5.1% (76.0 vs 80.0 Mitems/s) | < 5% | missed by 0.05 points |", lines[3])
+
+    def test_a_target_whose_benchmark_did_not_run_says_not_measured(self):
+        report = self.report([run_text([entry("throughput_1p1c", "my_queue", items_per_second=1e6)])])
+        rows = report.markdown[report.markdown.index("## Targets"):].splitlines()[4:]
+        self.assertEqual(len(rows), 24)  # every target keeps its row
+        self.assertTrue(all("| not measured |" in row for row in rows), "\n".join(rows))
+
+    def test_the_waiting_consumer_target_holds_every_repetition_under_1_ms(self):
+        runs = [run_text([entry("blocked_consumer_cpu", "bq_mpmc", cpu_ms=ms, label="parks")])
+                for ms in (0.2, 0.3, 1.2)]
+        self.assertEqual(self.report(runs, repetitions=3).target("waiting consumer CPU", "bq_mpmc")
+                         [2:], ["0.300 ms (max 1.20)", "< 1 ms", "missed"])
+        runs[2] = run_text([entry("blocked_consumer_cpu", "bq_mpmc", cpu_ms=0.9, label="parks")])
+        self.assertEqual(self.report(runs, repetitions=3).target("waiting consumer CPU", "bq_mpmc")
+                         [4], "met")
+
+    def test_the_2p2c_spread_target_compares_bqs_min_max_spread_with_each_peers(self):
+        def runs(ours):
+            return [run_text([entry("throughput_2p2c", "bq_mpmc", items_per_second=r),
+                              entry("throughput_2p2c", "tbb_bounded_queue", items_per_second=t)])
+                    for r, t in zip(ours, (5e6, 6e6, 7e6))]  # tbb: 2/6 = 33%
+        narrow = self.report(runs((39e6, 40e6, 41e6)), repetitions=3)
+        self.assertEqual(narrow.target("2P2C min-max spread", "bq_mpmc vs tbb_bounded_queue")[2:],
+                         ["5% vs 33%", "<= each", "met"])
+        wide = self.report(runs((20e6, 40e6, 41e6)), repetitions=3)
+        self.assertEqual(wide.target("2P2C min-max spread", "bq_mpmc vs tbb_bounded_queue")[4],
+                         "missed")
 
     # -- overload -----------------------------------------------------------------------------
 
@@ -248,6 +288,27 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(report.target("overload 1P1C producer rate",
                                        "bq_mpmc vs spdlog_mpmc_blocking_q")[2],
                          "0.50x (4.00 vs 8.00)")
+        near = self.report([run_text([overload("overload_1p1c", "bq_spsc", 4.0, 1.996),
+                                      overload("overload_1p1c", "mutex_ring", 12.0, 2.0)])])
+        self.assertEqual(near.target("consumer delivered rate",
+                                     "bq_spsc vs mutex_ring (the better)")[4], "missed by 0.2%")
+
+    def test_the_2p1c_target_compares_producer_rates_with_spdlog(self):
+        run = run_text([overload("overload_2p1c", "bq_mpmc", 6.0, 1.5),
+                        overload("overload_2p1c", "spdlog_mpmc_blocking_q", 5.0, 1.2),
+                        overload("overload_2p1c", "mutex_ring", 1.0, 1.0)])
+        self.assertEqual(self.report([run]).target("overload 2P1C producer rate",
+                                                   "bq_mpmc vs spdlog_mpmc_blocking_q")[2:],
+                         ["1.20x (6.00 vs 5.00)", ">= 2x", "missed by 40%"])
+
+    def test_a_failed_overload_check_shows_in_every_counter_of_its_scenario(self):
+        run = run_text([overload("overload_1p1c", "aq_atomicqueue", 9.0, 1.0),
+                        failed_entry("overload_2p1c", "aq_atomicqueue", "407542 items arrived "
+                                     "after a later item of their producer")])
+        row = self.report([run]).row("AtomicQueue", OVERLOAD)
+        self.assertEqual(row[1], "9.00")
+        self.assertEqual(row[5:], ["**check failed**: 407542 items arrived after a later item "
+                                   "of their producer"] * 4)
 
     # -- runs that did not complete -----------------------------------------------------------
 
@@ -262,6 +323,30 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(report.stderr.count("was cut off"), 1)
         self.assertEqual([b["run_name"].split("/")[0] for b in report.json["benchmarks"]],
                          ["throughput_1p1c", "push_pop_1thread"])
+
+    def test_a_run_cut_off_between_benchmarks_keeps_every_completed_one(self):
+        # What timeout(1) leaves: the last entry closed, the next never begun.
+        whole = run_text([entry("throughput_1p1c", "ck_ring_mpmc", items_per_second=9e6),
+                          entry("push_pop_1thread", "ck_ring_mpmc", real_time=11.8),
+                          entry("drop_oldest_full", "ck_ring_mpmc", real_time=14.7)])
+        cut = whole[:whole.index(",\n    {", whole.index('"push_pop_1thread'))]
+        self.assertTrue(cut.endswith('"time_unit": "ns"\n    }'), cut[-40:])
+        report = self.report([cut])
+        self.assertEqual(report.row("ck_ring (MPMC ops)")[1:5], ["9.00", "-", "11.8", "-"])
+        self.assertIn("kept its 2 completed benchmarks", report.stderr)
+
+    def test_a_queue_cut_off_before_its_first_benchmark_in_every_round_keeps_its_row(self):
+        registered = ["%s/tbb_bounded_queue/repeats:2/real_time" % s
+                      for s in ("throughput_1p1c", "throughput_2p2c")]
+        head = run_text([])
+        cut = head[:head.index('"benchmarks"')] + '"benchmarks": [\n'
+        runs = [run_text([entry("throughput_2p2c", "bq_mpmc", items_per_second=4e7)]), cut, cut]
+        report = Report(self.dir, runs, registered=registered,
+                        failed=["tbb_bounded_queue 1 124", "tbb_bounded_queue 2 124"],
+                        repetitions=2)
+        self.assertEqual(report.status, 0, report.stderr)
+        self.assertEqual(report.row("oneTBB")[1:3],
+                         ["**did not finish** (cut off by the time limit, 2/2 reps)"] * 2)
 
     def test_benchmarks_a_cut_off_process_never_reached_did_not_finish(self):
         queues = ("ck_ring_mpmc", "ck_ring_spsc", "boost_queue")
@@ -310,19 +395,49 @@ class ReportTest(unittest.TestCase):
         self.assertIn("bq BoundedQueue<Block, Mpmc>", texts)
         self.assertIn("check failed", texts)
         self.assertEqual(report.row("my_queue")[1], "10.0")  # unknown ids: appended by id
-        self.assertEqual(len(report.json["benchmarks"]), 3)
         self.assertEqual(report.json["meta"]["date"], "2026-12-07 00:00 UTC")
-        self.assertEqual(report.json["contexts"][0]["load_avg"][0], 1.5)
         self.assertIn(report.row("my_queue")[1], report.section)  # the README section too
         self.assertIn("load average when each process started: 1.50-1.50", report.section)
 
     def test_the_same_runs_give_byte_identical_outputs(self):
-        run = run_text([entry("throughput_1p1c", "bq_mpmc", items_per_second=2e7),
-                        overload("overload_1p1c", "bq_mpmc", 4.0, 1.5)])
-        first = self.report([run])
-        second = self.report([run])
-        self.assertEqual((first.markdown, first.svg, first.json),
-                         (second.markdown, second.svg, second.json))
+        registered = ["try_push_full/%s/repeats:2/real_time" % q for q in ("ck_ring_mpmc", "boost_queue")]
+        runs = [run_text([entry("throughput_1p1c", q, items_per_second=r * 1e6),
+                          overload("overload_1p1c", q, r, 1.5)])
+                for q in ("bq_mpmc", "ck_ring_mpmc", "boost_queue", "my_queue") for r in (3, 4)]
+        failed = ["boost_queue 2 134", "ck_ring_mpmc 1 124", "boost_queue 1 124", "ck_ring_mpmc 2 9"]
+        first = Report(self.dir, runs, registered, failed, repetitions=2)
+        second = Report(self.dir, runs, registered, failed, repetitions=2)
+        self.assertEqual(first.status, 0, first.stderr)
+        self.assertIn("exit code 9, 124", first.markdown)
+        self.assertEqual((first.markdown, first.section, first.svg, first.json),
+                         (second.markdown, second.section, second.svg, second.json))
+
+    def test_results_json_holds_every_repetition_as_read(self):
+        runs = [[entry("throughput_1p1c", "bq_mpmc", items_per_second=2e7, label="x")],
+                [failed_entry("throughput_1p1c", "bq_mpmc", "lost 1"),
+                 overload("overload_1p1c", "bq_mpmc", 4.0, 1.5)]]
+        report = self.report([run_text(r, load=1.0 + i) for i, r in enumerate(runs)])
+        self.assertEqual(report.json["benchmarks"], runs[0] + runs[1])
+        self.assertEqual([c["load_avg"][0] for c in report.json["contexts"]], [1.0, 2.0])
+
+    def test_the_readme_section_has_the_tables_and_the_targets(self):
+        run = run_text([entry("push_pop_1thread", "bq_mpmc", real_time=15.0),
+                        entry("push_pop_1thread", "ck_ring_mpmc", real_time=12.0)])
+        report = self.report([run])
+        self.assertIn("| one-thread push+pop (ns) | bq_mpmc vs ck_ring_mpmc | 1.25x (15.0 vs 12.0) "
+                      "| <= 1x | missed by 25% |", report.section)
+        self.assertIn("](bench/README.md)", report.section)  # links from the top of the repository
+        self.assertNotIn("../../bench", report.section)
+
+    def test_chart_bars_are_proportional_to_the_medians(self):
+        run = run_text([entry("throughput_1p1c", q, items_per_second=r)
+                        for q, r in (("bq_mpmc", 40e6), ("mutex_ring", 10e6), ("my_queue", 20e6))])
+        svg = xml.etree.ElementTree.fromstring(self.report([run]).svg)
+        widths = [float(r.get("width")) for r in svg.iter("{http://www.w3.org/2000/svg}rect")
+                  if r.get("class", "").startswith("bar")]
+        self.assertEqual(len(widths), 3)
+        self.assertAlmostEqual(widths[1] / widths[0], 0.25)  # the table's order: bq, mutex, mine
+        self.assertAlmostEqual(widths[2] / widths[0], 0.5)
 
     def test_no_readable_run_is_an_error_that_names_the_files(self):
         report = Report(self.dir, ["not json at all"])
