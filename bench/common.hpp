@@ -252,9 +252,9 @@ void batch_throughput(benchmark::State& state) {
   std::string error;
   for (auto _ : state) {
     auto queue = std::make_unique<Q>(kCapacity);
-    std::thread producer([&queue, total] {
+    std::thread producer([&queue] {
       std::array<std::uint64_t, kBatch> batch{};
-      for (std::uint64_t seq = 0; seq < total; seq += kBatch) {
+      for (std::uint64_t seq = 0; seq < kTransferItems; seq += kBatch) {
         for (std::size_t i = 0; i < kBatch; ++i) batch[i] = make_item(0, seq + i);
         queue->push_batch(batch.data(), kBatch);
       }
@@ -290,7 +290,7 @@ void push_pop_batch_one_thread(benchmark::State& state) {
     for (std::size_t got = 0; got < kBatch;) got += queue.pop_batch(out.data() + got, kBatch - got);
     ok &= out == in;
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+  state.SetItemsProcessed(state.iterations() * static_cast<benchmark::IterationCount>(kBatch));
   if (!ok) state.SkipWithError("popped different items than were pushed");
 }
 
