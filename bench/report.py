@@ -497,7 +497,8 @@ def write_markdown(path, cells, queues, meta, contexts):
 
 
 def write_readme_section(path, cells, queues, meta, contexts):
-    """The README's benchmark section (docs/readme/50-benchmarks.md), numbers from this run."""
+    """The benchmark section, numbers from this run: scripts/bench.sh puts it into
+    docs/benchmarks.md between its markers (a smoke run leaves it next to its results)."""
     out = ["## Benchmarks", "",
            "bq against the queues people use instead of it, in one Google Benchmark binary "
            "(`bench/`), with every item checked (sum, count and per-producer order) so a "

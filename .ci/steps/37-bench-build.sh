@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The benchmarks build and run: bq_bench (bench/) with every peer Debian has, built by g++ and
+# by clang++ with the house warnings as errors, then each build runs bq's one-thread rows
+# briefly (their item checks fail the run if a queue lost or reordered an item). No number
+# is kept: performance is measured by scripts/bench.sh, never in CI.
+# Needs the --bench packages (scripts/install-deps.sh --bench). Fails if any build or run failed.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+"$repo/scripts/install-deps.sh" --bench  # nothing to do when installed
+jobs="${BQ_JOBS:-2}"
+
+status=0
+for cxx in g++ clang++; do
+  build="$repo/build/ci-bench-$cxx"
+  echo "bench-build: $cxx"
+  if ! cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
+      -DCMAKE_BUILD_TYPE=Release -DBQ_BUILD_BENCHMARKS=ON -DBQ_BUILD_TESTS=OFF \
+      -DBQ_BUILD_EXAMPLES=OFF -DBQ_INSTALL=OFF -DBQ_CHECK_HEADERS=OFF -DBQ_FETCH_DEPENDENCIES=OFF \
+      >"$build.configure.log" 2>&1 ||
+     ! cmake --build "$build" -j "$jobs"; then
+    echo "bench-build: FAILED to build with $cxx (configure log: $build.configure.log)"
+    status=1
+    continue
+  fi
+  # Every peer is installed above, so every peer must be built in: one whose header moved
+  # would otherwise drop out of the comparison with only a configure notice.
+  built="$(sed -n 's/.*bq_bench: queues built: //p' "$build.configure.log" | tr ';' ' ')"
+  for peer in bq mutex_ring atomic_queue concurrentqueue readerwriterqueue boost_lockfree ck_ring \
+      tbb spdlog; do
+    if [[ " $built " != *" $peer "* ]]; then
+      echo "bench-build: $cxx: $peer is installed but not built in (built: $built)"
+      status=1
+    fi
+  done
+  if ! BQ_BENCH_REPETITIONS=1 "$build/bench/bq_bench" --benchmark_min_time=0.01 \
+      --benchmark_filter='^(push_pop_1thread|drop_oldest_full|push_pop_batch32_1thread)/bq_' \
+      >"$build.run.log" 2>&1 || grep -q "ERROR OCCURRED" "$build.run.log"; then
+    echo "bench-build: bq_bench ($cxx) failed:"
+    tail -n 20 "$build.run.log"
+    status=1
+  else
+    echo "bench-build: $cxx: built with every peer; $(grep -c '/bq_' "$build.run.log") bq rows ran"
+  fi
+done
+exit "$status"
