@@ -10,6 +10,13 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 "$repo/scripts/install-deps.sh" --bench  # nothing to do when installed
 jobs="${BQ_JOBS:-2}"
 
+mapfile -t declared < <(sed -n 's/^ *_bq_bench_peer(\([A-Za-z0-9_]*\) .*/\1/p' \
+  "$repo/bench/CMakeLists.txt")
+if ((${#declared[@]} == 0)); then
+  echo "bench-build: found no _bq_bench_peer(...) in bench/CMakeLists.txt; update this step"
+  exit 1
+fi
+
 status=0
 for cxx in g++ clang++; do
   build="$repo/build/ci-bench-$cxx"
@@ -23,11 +30,11 @@ for cxx in g++ clang++; do
     status=1
     continue
   fi
-  # Every peer is installed above, so every peer must be built in: one whose header moved
-  # would otherwise drop out of the comparison with only a configure notice.
+  # Every peer is installed above, so every peer bench/CMakeLists.txt declares must be built
+  # in: one whose header moved would otherwise drop out of the comparison with only a
+  # configure notice.
   built="$(sed -n 's/.*bq_bench: queues built: //p' "$build.configure.log" | tr ';' ' ')"
-  for peer in bq mutex_ring atomic_queue concurrentqueue readerwriterqueue boost_lockfree ck_ring \
-      tbb spdlog; do
+  for peer in bq mutex_ring "${declared[@]}"; do
     if [[ " $built " != *" $peer "* ]]; then
       echo "bench-build: $cxx: $peer is installed but not built in (built: $built)"
       status=1
@@ -40,7 +47,7 @@ for cxx in g++ clang++; do
     tail -n 20 "$build.run.log"
     status=1
   else
-    echo "bench-build: $cxx: built with every peer; $(grep -c '/bq_' "$build.run.log") bq rows ran"
+    echo "bench-build: $cxx: $(grep -c '/bq_' "$build.run.log") bq rows ran"
   fi
 done
 exit "$status"
