@@ -17,6 +17,7 @@ if ((${#declared[@]} == 0)); then
   exit 1
 fi
 
+mkdir -p "$repo/build"  # the configure logs sit next to the build trees
 status=0
 for cxx in g++ clang++; do
   build="$repo/build/ci-bench-$cxx"
