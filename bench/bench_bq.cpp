@@ -25,19 +25,20 @@ class BqAdapter {
 
   explicit BqAdapter(std::size_t capacity) : queue_(capacity) {}
 
-  void push(std::uint64_t item) {
+  // The single-item calls are glue (BQ_BENCH_INLINE): bq's own push() and pop() are inline.
+  BQ_BENCH_INLINE void push(std::uint64_t item) {
     // Block gives up after config().block_timeout (1 s); a loaded machine may stall that long.
     bq::PushResult result = queue_.push(item);
     while (result == bq::PushResult::timed_out) result = queue_.push(item);
   }
-  std::uint64_t pop() { return *queue_.pop(); }
+  BQ_BENCH_INLINE std::uint64_t pop() { return *queue_.pop(); }
   void push_batch(const std::uint64_t* items, std::size_t n) {
     // push_range waits up to block_timeout (1 s) under Block: push the rest again after it.
     for (std::size_t done = 0; done < n;) done += queue_.push_range(Items{items + done, items + n});
   }
   std::size_t pop_batch(std::uint64_t* out, std::size_t max) { return queue_.pop_into(out, max); }
-  bool try_push(std::uint64_t item) { return queue_.try_push(item); }
-  bool try_pop(std::uint64_t& item) {
+  BQ_BENCH_INLINE bool try_push(std::uint64_t item) { return queue_.try_push(item); }
+  BQ_BENCH_INLINE bool try_pop(std::uint64_t& item) {
     const auto popped = queue_.try_pop();
     if (popped) item = *popped;
     return popped.has_value();
@@ -46,7 +47,8 @@ class BqAdapter {
                 std::chrono::microseconds timeout) requires std::is_same_v<Policy, bq::Block> {
     return queue_.push_for(item, timeout) == bq::PushResult::pushed;
   }
-  void push_drop_oldest(std::uint64_t item) requires std::is_same_v<Policy, bq::DropOldest> {
+  BQ_BENCH_INLINE void push_drop_oldest(
+      std::uint64_t item) requires std::is_same_v<Policy, bq::DropOldest> {
     (void)queue_.push(item);
   }
   std::uint64_t read_metrics() const {

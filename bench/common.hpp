@@ -43,6 +43,13 @@
 
 namespace bq_bench {
 
+/// For the glue between a scenario's loop and a queue's calls (the adapters and the helpers
+/// they call through): forced inline, so the glue never adds a call the queue's own code
+/// would not pay in its user's loop. Left to the compiler, it outlined the glue around the
+/// queues whose inlined calls are bigger, bq's among them (docs/benchmarks.md, "The bench
+/// glue inline").
+#define BQ_BENCH_INLINE [[gnu::always_inline]] inline
+
 /// The capacity every queue is built with (some round it; try_push_full reports what they hold).
 inline constexpr std::size_t kCapacity = 1024;
 /// Items moved per iteration of a throughput scenario (split between the producers).
@@ -312,7 +319,7 @@ void push_pop_one_thread(benchmark::State& state) {
 /// queue's native operation, or else a failed try_push, a try_pop and a try_push. Returns
 /// how many items the emulation popped (0 when native: the queue counts its own).
 template <class Q>
-std::uint64_t push_dropping_oldest(Q& queue, std::uint64_t item) {
+BQ_BENCH_INLINE std::uint64_t push_dropping_oldest(Q& queue, std::uint64_t item) {
   std::uint64_t dropped = 0;
   if constexpr (requires { queue.push_drop_oldest(item); }) {
     queue.push_drop_oldest(item);

@@ -667,9 +667,13 @@ class BoundedQueue {
   /// Pushes, evicting the oldest item into `oldest` if full (counted in
   /// dropped_oldest). Returns false if closed. If the push throws after the
   /// eviction, the evicted item goes to the handler before the exception
-  /// propagates (it has no other way back).
+  /// propagates (it has no other way back). Forced inline, as the rest of a
+  /// DropOldest push() is: left to g++, it was inlined into one caller's loop and
+  /// called from another's, and the call cost the Spsc push into a full queue
+  /// 8.0 -> 9.3-10.3 ns (docs/benchmarks.md, "The bench glue inline").
   template <class Construct>
-  bool push_evicting(Construct& construct, std::optional<T>& oldest) requires kRingMayEvict {
+  BQ_ALWAYS_INLINE bool push_evicting(Construct& construct,
+                                      std::optional<T>& oldest) requires kRingMayEvict {
     const auto evict = [&](T& item) noexcept(std::is_nothrow_move_constructible_v<T>) {
       oldest.emplace(std::move(item));
     };
