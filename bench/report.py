@@ -363,6 +363,13 @@ def targets_table(cells):
                             "bq_mpmc", "spdlog_mpmc_blocking_q", 0.5, "lower"))
     lines.append(ratio_line(cells, "one-thread push+pop (ns)", "push_pop_1thread", "bq_mpmc",
                             "ck_ring_mpmc", 1.0, "lower"))
+    # Issue 11's one-thread targets, per concurrency mode.
+    for queue, target in (("bq_mpmc", 1.0), ("bq_spsc", 0.5)):
+        lines.append(ratio_line(cells, "drop-oldest push into a full queue (ns) (issue 11)",
+                                "drop_oldest_full", queue, "spdlog_mpmc_blocking_q", target,
+                                "lower"))
+    lines.append(ratio_line(cells, "one-thread push+pop (ns) (issue 11)", "push_pop_1thread",
+                            "bq_spsc", "boost_spsc_queue", 2.0, "lower"))
     for queue in ("bq_mpmc", "bq_spsc"):
         lines.append(ratio_line(cells, "overload 1P1C producer rate", "overload_1p1c", queue,
                                 "spdlog_mpmc_blocking_q", 3.0, "higher"))

@@ -197,6 +197,22 @@ class ReportTest(unittest.TestCase):
         higher = report.target("2P2C", "bq_mpmc vs tbb_bounded_queue")
         self.assertEqual(higher[2:], ["7.50x (45.0 vs 6.00)", ">= 3x", "met"])
 
+    def test_issue_11_sets_a_one_thread_goal_per_concurrency_mode(self):
+        run = run_text([entry("drop_oldest_full", "bq_mpmc", real_time=16.0),
+                        entry("drop_oldest_full", "bq_spsc", real_time=9.0),
+                        entry("drop_oldest_full", "spdlog_mpmc_blocking_q", real_time=16.0),
+                        entry("push_pop_1thread", "bq_spsc", real_time=3.0),
+                        entry("push_pop_1thread", "boost_spsc_queue", real_time=1.0)])
+        report = self.report([run])
+        full = "drop-oldest push into a full queue (ns) (issue 11)"
+        self.assertEqual(report.target(full, "bq_mpmc vs spdlog_mpmc_blocking_q")[2:],
+                         ["1.00x (16.0 vs 16.0)", "<= 1x", "met"])
+        self.assertEqual(report.target(full, "bq_spsc vs spdlog_mpmc_blocking_q")[2:],
+                         ["0.56x (9.00 vs 16.0)", "<= 0.5x", "missed by 12%"])
+        self.assertEqual(report.target("one-thread push+pop (ns) (issue 11)",
+                                       "bq_spsc vs boost_spsc_queue")[2:],
+                         ["3.00x (3.00 vs 1.00)", "<= 2x", "missed by 50%"])
+
     def test_a_near_miss_is_not_rounded_to_zero(self):
         run = run_text([entry("throughput_1p1c", "bq_mpmc", items_per_second=9.96e6),
                         entry("throughput_1p1c", "aq_atomicqueue", items_per_second=10e6)])
@@ -241,7 +257,7 @@ class ReportTest(unittest.TestCase):
     def test_a_target_whose_benchmark_did_not_run_says_not_measured(self):
         report = self.report([run_text([entry("throughput_1p1c", "my_queue", items_per_second=1e6)])])
         rows = report.markdown[report.markdown.index("## Targets"):].splitlines()[4:]
-        self.assertEqual(len(rows), 24)  # every target keeps its row
+        self.assertEqual(len(rows), 27)  # every target keeps its row
         self.assertTrue(all("| not measured |" in row for row in rows), "\n".join(rows))
 
     def test_the_waiting_consumer_target_holds_every_repetition_under_1_ms(self):
