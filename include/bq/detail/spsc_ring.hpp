@@ -591,19 +591,22 @@ class SpscRing {
   /// checks every push makes are forced inline: g++ and clang called the whole
   /// function from every push, and 1P1C moves 1.34-1.55x (g++) and 1.07-1.39x
   /// (clang) the items with the checks inline (docs/benchmarks.md, "SPSC
-  /// 1P1C"). The rest, and the evicting version, stay the compiler's choice:
-  /// forced inline, the evicting push got slower (8.4 -> 9.9 ns); forced out
-  /// of line, one-thread batches did (495-505 -> 397-452 Mitems/s).
+  /// 1P1C"). The rest stays the compiler's choice: forced out of line,
+  /// one-thread batches got slower (495-505 -> 397-452 Mitems/s). With
+  /// kEvicting, only the check that the mark stands at capacity (where an
+  /// overloaded ring's does) is inline: g++ called the whole function from
+  /// every evicting push, and the check inline takes that push 3-4% faster
+  /// (docs/benchmarks.md, "The bench glue inline"); the whole function forced
+  /// inline made it slower (8.4 -> 9.9 ns).
   BQ_ALWAYS_INLINE void sample_size(std::uint64_t next) noexcept {
     if constexpr (kEvicting) {
-      sample_size_evicting(next);
+      if (high_watermark().get() < capacity()) sample_size_evicting(next);
     } else if (free_ahead_ == 0 || high_watermark().should_sample(positions().index(next))) {
       sample_size_slow(next);
     }
   }
 
   void sample_size_evicting(std::uint64_t next) noexcept {
-    if (high_watermark().get() >= capacity()) return;
     // The next slot still holding the oldest item means the ring is full
     // (pops and evictions both take the oldest first); it is usually on the
     // line just written. Turns do not say "holds an item" without the
