@@ -43,10 +43,10 @@
 
 namespace bq_bench {
 
-/// For the glue between a scenario's loop and a queue's calls (the adapters and the helpers
-/// they call through): forced inline, so the glue never adds a call the queue's own code
-/// would not pay in its user's loop. Left to the compiler, it outlined the glue around the
-/// queues whose inlined calls are bigger, bq's among them (docs/benchmarks.md, "The bench
+/// For the glue between a scenario's loop and a queue's calls: forced inline, so the glue
+/// never adds a call the queue's own code would not pay in its user's loop. Used where the
+/// compiler outlined it: bq's adapters (bench_bq.cpp) and push_dropping_oldest; every peer's
+/// adapter calls were inline already (nm lists none of them; docs/benchmarks.md, "The bench
 /// glue inline").
 #define BQ_BENCH_INLINE [[gnu::always_inline]] inline
 
@@ -70,22 +70,33 @@ inline void pin_to_cpu(unsigned cpu) noexcept {
   (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-/// Pins the calling thread to CPU 0 for its lifetime, then gives it back the CPUs it had
-/// (threads the next scenario starts inherit them). Every one-thread scenario runs under
-/// one, so that every queue's row is measured on the same CPU: on the 2-vCPU VM the two
-/// vCPUs differed by 1.8x for every queue (one-thread push+pop: bq Spsc 3.5 against 6.2 ns,
-/// boost spsc_queue 1.2 against 2.1), and each queue's process landed on either.
-class OnCpu0 {
+/// Pins the calling thread to the first CPU it may run on (CPU 0 unless taskset or a cpuset
+/// says otherwise) for its lifetime, then gives it back the CPUs it had, which the threads
+/// of the next scenario inherit. The four one-thread timing scenarios (push_pop_1thread,
+/// push_pop_batch32_1thread, drop_oldest_full, try_push_full) run under one, so that every
+/// queue's row is measured on the same CPU: on the 2-vCPU VM the two vCPUs differed by 1.8x
+/// for every queue (one-thread push+pop: bq Spsc 3.5 against 6.2 ns, boost spsc_queue 1.2
+/// against 2.1), and each queue's process landed on either. If the thread's CPUs cannot be
+/// read, nothing is pinned (the pin could not be undone).
+class OnFirstCpu {
  public:
-  OnCpu0() noexcept {
+  OnFirstCpu() noexcept {
     had_ = pthread_getaffinity_np(pthread_self(), sizeof(cpus_), &cpus_) == 0;
-    pin_to_cpu(0);
+    if (!had_) return;
+    for (std::size_t cpu = 0; cpu < static_cast<std::size_t>(CPU_SETSIZE); ++cpu) {
+      if (!CPU_ISSET(cpu, &cpus_)) continue;
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      (void)pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+      return;
+    }
   }
-  ~OnCpu0() {
+  ~OnFirstCpu() {
     if (had_) (void)pthread_setaffinity_np(pthread_self(), sizeof(cpus_), &cpus_);
   }
-  OnCpu0(const OnCpu0&) = delete;
-  OnCpu0& operator=(const OnCpu0&) = delete;
+  OnFirstCpu(const OnFirstCpu&) = delete;
+  OnFirstCpu& operator=(const OnFirstCpu&) = delete;
 
  private:
   cpu_set_t cpus_{};
@@ -317,7 +328,7 @@ void batch_throughput(benchmark::State& state) {
 /// cost per item, with no second core to wait for (what callgrind can count exactly).
 template <class Q>
 void push_pop_batch_one_thread(benchmark::State& state) {
-  const OnCpu0 on_cpu0;
+  const OnFirstCpu on_first_cpu;
   Q queue(kCapacity);
   std::array<std::uint64_t, kBatch> in{};
   std::array<std::uint64_t, kBatch> out{};
@@ -336,7 +347,7 @@ void push_pop_batch_one_thread(benchmark::State& state) {
 /// One thread: push one item, pop it back, compare. Time per iteration = one push + one pop.
 template <class Q>
 void push_pop_one_thread(benchmark::State& state) {
-  const OnCpu0 on_cpu0;
+  const OnFirstCpu on_first_cpu;
   Q queue(kCapacity);
   std::uint64_t seq = 0;
   bool ok = true;
@@ -370,7 +381,7 @@ BQ_BENCH_INLINE std::uint64_t push_dropping_oldest(Q& queue, std::uint64_t item)
 /// (exactly kCapacity of them when drop-oldest is native).
 template <class Q>
 void drop_oldest_full(benchmark::State& state) {
-  const OnCpu0 on_cpu0;
+  const OnFirstCpu on_first_cpu;
   Q queue(kCapacity);
   std::uint64_t seq = 0;
   for (; seq < 2 * kCapacity; ++seq) push_dropping_oldest(queue, make_item(0, seq));
@@ -572,7 +583,7 @@ void overload(benchmark::State& state, int producers) {
 /// reports how many items the queue held when it first refused one (its real capacity).
 template <class Q>
 void try_push_full(benchmark::State& state) {
-  const OnCpu0 on_cpu0;
+  const OnFirstCpu on_first_cpu;
   Q queue(kCapacity);
   std::uint64_t held = 0;
   while (held < 4 * kCapacity && queue.try_push(make_item(0, held))) ++held;

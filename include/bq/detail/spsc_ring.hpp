@@ -597,7 +597,8 @@ class SpscRing {
   /// overloaded ring's does) is inline: g++ called the whole function from
   /// every evicting push, and the check inline takes that push 3-4% faster
   /// (docs/benchmarks.md, "The bench glue inline"); the whole function forced
-  /// inline made it slower (8.4 -> 9.9 ns).
+  /// inline made it slower (8.4 -> 9.9 ns, measured before the bench glue was
+  /// inline).
   BQ_ALWAYS_INLINE void sample_size(std::uint64_t next) noexcept {
     if constexpr (kEvicting) {
       if (high_watermark().get() < capacity()) sample_size_evicting(next);
@@ -606,6 +607,7 @@ class SpscRing {
     }
   }
 
+  /// With kEvicting, the rest of sample_size(): only while the mark is below capacity.
   void sample_size_evicting(std::uint64_t next) noexcept {
     // The next slot still holding the oldest item means the ring is full
     // (pops and evictions both take the oldest first); it is usually on the
