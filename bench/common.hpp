@@ -85,10 +85,7 @@ class OnFirstCpu {
     if (!had_) return;
     for (std::size_t cpu = 0; cpu < static_cast<std::size_t>(CPU_SETSIZE); ++cpu) {
       if (!CPU_ISSET(cpu, &cpus_)) continue;
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      (void)pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+      pin_to_cpu(static_cast<unsigned>(cpu));
       return;
     }
   }
