@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The benchmarks build and run: bq_bench (bench/) with every peer Debian has, built by g++ and
-# by clang++ with the house warnings as errors, then each build runs bq's one-thread rows
-# briefly (their item checks fail the run if a queue lost or reordered an item). No number
-# is kept: performance is measured by scripts/bench.sh, never in CI.
+# by clang++ with the house warnings as errors, then each build runs every bq row briefly, the
+# multi-thread and overload scenarios too (their item checks fail the run if a queue lost,
+# duplicated or reordered an item). Last, scripts/bench.sh --smoke runs bq's SPSC queue and the
+# mutex ring through the whole pipeline (its rounds, the JSON, report.py) on the g++ build. No
+# number is kept: performance is measured by scripts/bench.sh, never in CI.
 # Needs the --bench packages (scripts/install-deps.sh --bench). Fails if any build or run failed.
 set -euo pipefail
 
@@ -42,7 +44,7 @@ for cxx in g++ clang++; do
     fi
   done
   if ! BQ_BENCH_REPETITIONS=1 "$build/bench/bq_bench" --benchmark_min_time=0.01 \
-      --benchmark_filter='^(push_pop_1thread|drop_oldest_full|push_pop_batch32_1thread)/bq_' \
+      --benchmark_filter='/bq_' \
       >"$build.run.log" 2>&1 || grep -q "ERROR OCCURRED" "$build.run.log"; then
     echo "bench-build: bq_bench ($cxx) failed:"
     tail -n 20 "$build.run.log"
@@ -51,4 +53,25 @@ for cxx in g++ clang++; do
     echo "bench-build: $cxx: $(grep -c '/bq_' "$build.run.log") bq rows ran"
   fi
 done
+
+# scripts/bench.sh itself, as a user runs it (only shorter), on the g++ build above: every
+# scenario of two queues, one of them a peer, then the report. A queue whose process failed or
+# whose check failed shows as such in results.md rather than failing the script, so look there.
+smoke="$repo/build/ci-bench-smoke"
+rm -rf "$smoke"
+if ! BQ_BENCH_BUILD_DIR="$repo/build/ci-bench-g++" BQ_BENCH_OUT="$smoke" \
+    BQ_BENCH_FILTER='^(bq_spsc|mutex_ring)$' "$repo/scripts/bench.sh" --smoke --no-deps \
+    >"$smoke.log" 2>&1; then
+  echo "bench-build: scripts/bench.sh --smoke failed:"
+  tail -n 20 "$smoke.log"
+  status=1
+elif grep -Eq '\*\*(check failed|did not finish)\*\*' "$smoke/results.md" ||
+    ! grep -q 'BoundedQueue&lt;Block, Spsc&gt;' "$smoke/results.md" ||
+    ! grep -q 'std::mutex' "$smoke/results.md"; then
+  echo "bench-build: scripts/bench.sh --smoke wrote a report with a failed or missing row:"
+  grep -E '\*\*(check failed|did not finish)\*\*|Spsc|mutex' "$smoke/results.md" | head -n 20
+  status=1
+else
+  echo "bench-build: scripts/bench.sh --smoke: report written ($smoke/results.md)"
+fi
 exit "$status"
