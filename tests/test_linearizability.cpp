@@ -628,7 +628,8 @@ inline constexpr bool bq::lin::supports_force_push<bq::BoundedQueue<T, P, bq::Sp
 
 TEMPLATE_TEST_CASE("Spsc BoundedQueue histories are linearizable for every policy",
                    "[linearizability][stress][spsc]", DropOldestCase, DropNewestCase, BlockCase,
-                   BlockThenDropOldestCase) {
+                   BlockThenDropOldestCase, DynamicDropOldestCase, DynamicDropNewestCase,
+                   DynamicBlockCase) {
   using Policy = typename TestType::policy;
   using Q = bq::BoundedQueue<int, Policy, bq::Spsc>;
   const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 7;
@@ -716,7 +717,8 @@ TEMPLATE_TEST_CASE("BoundedQueue histories with throwing pushes are linearizable
 #ifdef BQ_LIN_HAVE_CORE
 TEMPLATE_TEST_CASE("Spsc BoundedQueue histories with throwing pushes are linearizable",
                    "[linearizability][stress][spsc][throws]", DropOldestCase, DropNewestCase,
-                   BlockCase, BlockThenDropOldestCase) {
+                   BlockCase, BlockThenDropOldestCase, DynamicDropOldestCase, DynamicDropNewestCase,
+                   DynamicBlockCase) {
   using Policy = typename TestType::policy;
   using Q = bq::BoundedQueue<FallibleItem, Policy, bq::Spsc>;
   const std::uint64_t seed = Catch::rngSeed() != 0 ? Catch::rngSeed() : 8;

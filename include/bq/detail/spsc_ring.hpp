@@ -183,12 +183,17 @@ class SpscRing {
     if constexpr (kEvicting) {
       // Free slots are those the popper has handed over, in order from pos.
       // Acquire, as in room_at(): each item's destruction happens-before our construction.
+      std::uint64_t state = free_state(pos);
       for (auto at = positions().cursor(pos); claimed < n; ++claimed, at.step()) {
-        if (slots[at.index].turn.load(std::memory_order_acquire) != free_state_in(at.lap)) break;
+        state = slots[at.index].turn.load(std::memory_order_acquire);
+        if (state != free_state_in(at.lap)) break;
       }
       if (claimed == 0) {
         end_unpublished_push();
-        return room_at(pos);  // full or busy (a lapped slot cannot follow a free one)
+        // Full or busy (a lapped slot cannot follow a free one), by the state read
+        // above, never by a second read: that may find the slot freed since, and
+        // "ok" with nothing pushed would read as full to the caller.
+        return room_in(state, pos);
       }
     } else {
       if (free_ahead_ < n) free_ahead_ = count_free_from(pos);
@@ -406,7 +411,10 @@ class SpscRing {
   /// is moving it out. Acquire: the pop's destruction of the previous item
   /// happens-before our construction.
   RingStatus room_at(std::uint64_t pos) const noexcept {
-    const std::uint64_t state = slots_.slot_at(pos).turn.load(std::memory_order_acquire);
+    return room_in(slots_.slot_at(pos).turn.load(std::memory_order_acquire), pos);
+  }
+  /// kEvicting: what room_at() says of `state`, a state of pos's slot already read.
+  RingStatus room_in(std::uint64_t state, std::uint64_t pos) const noexcept {
     if (state == free_state(pos)) return RingStatus::ok;
     return state == oldest_state(pos) ? RingStatus::full : RingStatus::busy;
   }
