@@ -180,6 +180,47 @@ TEMPLATE_TEST_CASE("push_until with another clock times out once that clock's de
   }
 }
 
+/// A pop_until on an empty queue and a push_until on a full one, each given
+/// `deadline`, both last until the queue is closed 100ms later.
+template <class Kind, class TimePoint>
+void check_waits_until_closed(TimePoint deadline) {
+  Watchdog watchdog("a far deadline");
+  bq::BoundedQueue<int, bq::Block, Kind> empty{small_config(1, 1h)};
+  {
+    const auto start = Clock::now();
+    bq_test::CloseAfter<decltype(empty)> closer(empty, 100ms);
+    CHECK_FALSE(empty.pop_until(deadline).has_value());
+    CHECK(ms_since(start) >= 90.0);
+  }
+  bq::BoundedQueue<int, bq::Block, Kind> full{small_config(1, 1h)};
+  REQUIRE(full.push(1) == bq::PushResult::pushed);
+  const auto start = Clock::now();
+  bq_test::CloseAfter<decltype(full)> closer(full, 100ms);
+  CHECK(full.push_until(2, deadline) == bq::PushResult::closed);
+  CHECK(ms_since(start) >= 90.0);
+}
+
+// A time point in a coarser unit than its clock's (seconds or hours on system_clock,
+// whose unit is finer) may lie beyond the range of the clock's own unit: such a
+// deadline is "never", not an overflow that reads as "passed".
+TEMPLATE_TEST_CASE("a far deadline on another clock in a coarse unit waits instead of overflowing",
+                   "[api][timing]", bq::Mpmc, bq::Spsc) {
+  using std::chrono::hours;
+  using std::chrono::seconds;
+  using std::chrono::system_clock;
+  using std::chrono::time_point;
+  check_waits_until_closed<TestType>(time_point<system_clock, seconds>::max());
+  check_waits_until_closed<TestType>(time_point<system_clock, hours>::max());
+  check_waits_until_closed<TestType>(std::chrono::time_point_cast<seconds>(system_clock::now()) +
+                                     hours(24 * 365 * 300));
+
+  // ...and as far in the past: passed at once.
+  bq::BoundedQueue<int, bq::Block, TestType> q{small_config(1, 1h)};
+  CHECK_FALSE(q.pop_until(time_point<system_clock, hours>::min()).has_value());
+  REQUIRE(q.push(1) == bq::PushResult::pushed);
+  CHECK(q.push_until(2, time_point<system_clock, hours>::min()) == bq::PushResult::timed_out);
+}
+
 TEST_CASE("a BlockThen<DropOldest> push_until with another clock evicts only after its deadline",
           "[api][timing]") {
   bq::BoundedQueue<int, bq::BlockThen<bq::DropOldest>> q{small_config(1, 1h)};

@@ -17,18 +17,32 @@ namespace bq::detail {
 template <class C, class Duration>
 class ClockDeadline {
  public:
-  explicit ClockDeadline(std::chrono::time_point<C, Duration> when) : when_(when) {}
+  /// `when` in the clock's own unit, rounded up (for a clock counting in whole
+  /// units, "now < when" then means the same), saturated: a time point in a
+  /// coarser unit (system_clock's seconds or hours) may lie beyond the range of
+  /// the clock's unit, and is then "never" (or "long passed"), not an overflow.
+  explicit ClockDeadline(std::chrono::time_point<C, Duration> when)
+      : when_(saturating_ceil<typename C::duration>(when.time_since_epoch())) {}
   void start() noexcept {}
   /// Returns the steady_clock time at which the time left now will have passed.
   Clock::time_point get() {
     const auto now = C::now();
     if (!(now < when_)) return Clock::time_point::min();
+    // when_ - now overflows if the two are further apart than the clock's unit
+    // can count (when_ saturated to max, or a clock with negative times): then
+    // the time left, in floating point, is as good (only the sleep's length
+    // depends on it, and passed() decides when the wait ends).
+    using Approx = std::chrono::duration<double, typename C::period>;
+    const Approx left = Approx(when_.time_since_epoch()) - Approx(now.time_since_epoch());
+    if (left.count() >= static_cast<double>(C::duration::max().count())) {
+      return deadline_after(left);
+    }
     return deadline_after(when_ - now);
   }
   bool passed() { return !(C::now() < when_); }
 
  private:
-  std::chrono::time_point<C, Duration> when_;
+  typename C::time_point when_;
 };
 
 /// Returns the steady_clock deadline `timeout` from now.
