@@ -151,9 +151,14 @@ TEST_CASE("parse_config rejects negative, unit-less and malformed durations", "[
   CHECK_THAT(error_of("block_timeout=99999999999999999999ms"), Catch::Contains("is out of range"));
 }
 
-TEST_CASE("parse_config rejects a zero monitor_interval", "[config]") {
+TEST_CASE("parse_config rejects a zero monitor_interval and one longer than the maximum",
+          "[config]") {
   CHECK_THAT(error_of("monitor_interval=0s"),
              Catch::Contains("monitor_interval \"0s\" is invalid") && Catch::Contains("> 0ms"));
+  CHECK(bq::parse_config("monitor_interval=525600min").monitor_interval == bq::kMaxMonitorInterval);
+  CHECK(error_of("monitor_interval=525601min") ==
+        "bq: monitor_interval \"525601min\" is too long; it must be at most 31536000000ms (365 "
+        "days)");
 }
 
 TEST_CASE("parse_config rejects warn_utilization outside (0, 1] or not a number", "[config]") {

@@ -128,6 +128,12 @@ TEST_CASE("LogSink writes a UTC-timestamped line with a level per event", "[fmt]
              Catch::StartsWith("2023-11-14T22:13:20.123Z INFO "));
 }
 
+TEST_CASE("LogSink rejects a null FILE* when it is made, not at the first event", "[fmt]") {
+  CHECK_THROWS_WITH(
+      bq::LogSink{nullptr},
+      "bq: LogSink was given a null FILE*; it needs an open stream (default: stderr)");
+}
+
 TEST_CASE("LogSink logs a monitor's events to a FILE", "[fmt][monitor]") {
   std::FILE* file = std::tmpfile();
   REQUIRE(file != nullptr);

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+#include <string>
+
 namespace {
 
 bq::QueueMetrics with_size(std::size_t size, std::size_t capacity = 100) {
@@ -156,6 +159,48 @@ TEST_CASE("HealthThresholds::from takes the warning utilization from a config", 
   config.warn_utilization = 0.99;
   thresholds = bq::HealthThresholds::from(config);
   CHECK(thresholds.critical_utilization == 0.99);
+}
+
+TEST_CASE("check_health rejects a threshold that is negative or not a number, naming it",
+          "[health][config]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const auto error_of = [](const bq::HealthThresholds& thresholds) {
+    try {
+      bq::validate(thresholds);
+    } catch (const bq::ConfigError& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  bq::HealthThresholds thresholds;
+  thresholds.critical_loss_ratio = -0.5;
+  CHECK(error_of(thresholds) ==
+        "bq: health threshold critical_loss_ratio -0.5 is invalid; it must be a number >= 0 (one "
+        "above its largest possible value never fires)");
+  CHECK_THROWS_AS(bq::check_health(with_size(1), thresholds), bq::ConfigError);
+  thresholds = {};
+  thresholds.warn_utilization = nan;
+  CHECK_THAT(error_of(thresholds), Catch::StartsWith("bq: health threshold warn_utilization nan"));
+  thresholds = {};
+  thresholds.critical_utilization = -1.0;
+  CHECK_THAT(error_of(thresholds), Catch::Contains("critical_utilization -1 is invalid"));
+  thresholds = {};
+  thresholds.warn_loss_ratio = nan;
+  CHECK_THAT(error_of(thresholds), Catch::Contains("warn_loss_ratio nan"));
+  thresholds = {};
+  thresholds.warn_refusal_ratio = -0.01;
+  CHECK_THAT(error_of(thresholds), Catch::Contains("warn_refusal_ratio -0.01"));
+  thresholds = {};
+  thresholds.critical_refusal_ratio = nan;
+  CHECK_THAT(error_of(thresholds), Catch::Contains("critical_refusal_ratio nan"));
+
+  // Zero and values above the largest possible one are allowed (any loss; never).
+  thresholds = {};
+  thresholds.warn_utilization = 1.5;
+  thresholds.critical_utilization = 2.0;
+  thresholds.critical_loss_ratio = 0.0;
+  CHECK(error_of(thresholds) == "no error");
+  CHECK(bq::check_health(with_size(100), thresholds).status == bq::HealthStatus::ok);
 }
 
 TEST_CASE("metrics_delta subtracts counters and keeps the gauges of the later snapshot",

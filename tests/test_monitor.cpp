@@ -496,6 +496,14 @@ TEST_CASE("monitor rejects bad settings with a message naming the value and what
                     Catch::StartsWith("bq: monitor warn_utilization 0 is outside (0, 1]"));
   options.warn_utilization = 0.8;
   CHECK_NOTHROW(bq::validate(options));
+  options.interval = bq::kMaxMonitorInterval;
+  CHECK_NOTHROW(bq::validate(options));
+  options.interval = bq::kMaxMonitorInterval + 1ms;
+  CHECK_THROWS_WITH(bq::validate(options),
+                    "bq: monitor interval 31536000001ms is too long; it must be at most "
+                    "31536000000ms (365 days)");
+  options.interval = std::chrono::milliseconds::max();
+  CHECK_THROWS_WITH(bq::validate(options), Catch::Contains("9223372036854775807ms is too long"));
 }
 
 TEST_CASE(

@@ -274,6 +274,11 @@ namespace detail {
             throw ConfigError("bq: monitor_interval " + detail::quote_config_text(value) +
                               " is invalid; it must be > 0ms");
           }
+          if (config.monitor_interval > kMaxMonitorInterval) {
+            throw ConfigError("bq: monitor_interval " + detail::quote_config_text(value) +
+                              " is too long; it must be at most " +
+                              std::to_string(kMaxMonitorInterval.count()) + "ms (365 days)");
+          }
           break;
         default: config.warn_utilization = detail::parse_config_fraction(key, value); break;
       }

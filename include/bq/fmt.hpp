@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -172,7 +173,13 @@ namespace bq {
 /// WARN, the others INFO. The FILE must stay open while the monitor runs.
 class LogSink {
  public:
-  explicit LogSink(std::FILE* out = stderr) noexcept : out_(out) {}
+  /// Throws std::invalid_argument if `out` is null.
+  explicit LogSink(std::FILE* out = stderr) : out_(out) {
+    if (out_ == nullptr) {
+      throw std::invalid_argument(
+          "bq: LogSink was given a null FILE*; it needs an open stream (default: stderr)");
+    }
+  }
 
   /// Writes `event` as one line; throws std::system_error if the write fails.
   void operator()(const MonitorEvent& event) const {

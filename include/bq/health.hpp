@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/text.hpp"
 #include "metrics.hpp"
 #include "queue_config.hpp"
 
@@ -75,6 +76,28 @@ struct HealthThresholds {
   }
 };
 
+/// Throws ConfigError naming the first threshold of `thresholds` that is negative
+/// or not a number. (Zero and values above the largest possible one are fine.)
+/// check_health() calls it.
+inline void validate(const HealthThresholds& thresholds) {
+  const std::pair<std::string_view, double> fields[] = {
+      {"warn_utilization", thresholds.warn_utilization},
+      {"critical_utilization", thresholds.critical_utilization},
+      {"warn_loss_ratio", thresholds.warn_loss_ratio},
+      {"critical_loss_ratio", thresholds.critical_loss_ratio},
+      {"warn_refusal_ratio", thresholds.warn_refusal_ratio},
+      {"critical_refusal_ratio", thresholds.critical_refusal_ratio},
+  };
+  for (const auto& [name, value] : fields) {
+    if (!(value >= 0.0)) {  // also NaN
+      detail::throw_or_abort(ConfigError(
+          "bq: health threshold " + std::string(name) + " " + detail::shortest_text(value) +
+          " is invalid; it must be a number >= 0 (one above its largest possible value never "
+          "fires)"));
+    }
+  }
+}
+
 /// The result of check_health(): the worst status found and why.
 struct HealthReport {
   HealthStatus status = HealthStatus::ok;
@@ -103,9 +126,11 @@ namespace detail {
 
 /// Returns the health of a queue whose snapshot is `metrics`: critical if any
 /// critical threshold is crossed, else warning if any warning threshold is,
-/// else ok. Pure: same input, same report; safe from any thread.
+/// else ok. Pure: same input, same report; safe from any thread. Throws
+/// ConfigError if a threshold is negative or not a number (see validate()).
 [[nodiscard]] inline HealthReport check_health(const QueueMetrics& metrics,
                                                const HealthThresholds& thresholds = {}) {
+  validate(thresholds);
   HealthReport report;
   std::vector<std::string> warnings;
   const auto find = [&](HealthStatus status, std::string reason) {

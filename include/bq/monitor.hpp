@@ -110,13 +110,19 @@ struct MonitorOptions {
   }
 };
 
-/// Throws ConfigError if a field of `options` is out of range: an interval <= 0, a
-/// hysteresis outside [0, 1] or a warn_utilization outside (0, 1]. QueueMonitor calls
+/// Throws ConfigError if a field of `options` is out of range: an interval <= 0 or
+/// above kMaxMonitorInterval, a hysteresis outside [0, 1] or a warn_utilization
+/// outside (0, 1]. QueueMonitor calls
 /// it; MonitorOptions::from(config) is how a QueueConfig's monitor fields are checked.
 inline void validate(const MonitorOptions& options) {
   if (options.interval.count() <= 0) {
     throw ConfigError("bq: monitor interval " + std::to_string(options.interval.count()) +
                       "ms is invalid; it must be > 0ms");
+  }
+  if (options.interval > kMaxMonitorInterval) {
+    throw ConfigError("bq: monitor interval " + std::to_string(options.interval.count()) +
+                      "ms is too long; it must be at most " +
+                      std::to_string(kMaxMonitorInterval.count()) + "ms (365 days)");
   }
   detail::check_hysteresis(options.hysteresis);
   detail::check_warn_utilization(options.warn_utilization, "monitor");

@@ -48,6 +48,10 @@ enum class OverflowPolicy {
   return "unknown";
 }
 
+/// The longest monitor interval, 365 days: any longer is surely a mistake in a
+/// unit, and the monitor's schedule (now + interval) must not overflow.
+inline constexpr std::chrono::milliseconds kMaxMonitorInterval = std::chrono::hours(24 * 365);
+
 /// Everything a queue (and its monitor) can be configured with. Defaults are
 /// the values a service gets when it configures nothing.
 struct QueueConfig {
@@ -57,8 +61,8 @@ struct QueueConfig {
   OverflowPolicy policy = OverflowPolicy::drop_oldest;
   /// How long push() waits for room under a blocking policy; >= 0.
   std::chrono::milliseconds block_timeout{1000};
-  /// How often a QueueMonitor samples the queue; > 0 (checked by the monitor, not
-  /// by validate()).
+  /// How often a QueueMonitor samples the queue; > 0 and at most
+  /// kMaxMonitorInterval (checked by the monitor, not by validate()).
   std::chrono::milliseconds monitor_interval{5000};
   /// Utilization (size / capacity, 0-1) at which a monitor warns; in (0, 1]
   /// (checked by the monitor, not by validate()).
