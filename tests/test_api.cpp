@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "support/test_util.hpp"
 
@@ -81,7 +83,54 @@ static_assert(bq::QueuePolicy<ConstexprMayEvict>);
 static_assert(!bq::QueuePolicy<int>);
 static_assert(!bq::QueuePolicy<bq::Block&>);
 
+// Policies that are policies by the concept but answer what they may not.
+struct AnswersNoFullAction {
+  static constexpr bool may_evict = false;
+  bq::FullAction on_full(bool) const noexcept { return static_cast<bq::FullAction>(42); }
+};
+struct EvictsDespiteMayEvictFalse {
+  static constexpr bool may_evict = false;
+  bq::FullAction on_full(bool) const noexcept { return bq::FullAction::evict_oldest; }
+};
+
+/// Every push form on a full queue of `Policy` throws std::logic_error whose
+/// message contains `why`, leaves the item with the caller, and counts nothing.
+template <class Policy, class Concurrency>
+void check_every_push_throws(const std::string& why) {
+  bq::BoundedQueue<Ptr, Policy, Concurrency> q{small_config(1, 5ms)};
+  REQUIRE(q.push(std::make_unique<int>(1)) == bq::PushResult::pushed);
+  Ptr item = std::make_unique<int>(2);
+  CHECK_THROWS_WITH(q.push(std::move(item)), Catch::Contains(why));
+  CHECK(item);
+  CHECK_THROWS_WITH(q.push_for(std::move(item), 5ms), Catch::Contains(why));
+  CHECK(item);
+  CHECK_THROWS_WITH(q.emplace(new int(3)), Catch::Contains(why));
+  std::vector<Ptr> items;
+  items.push_back(std::move(item));
+  CHECK_THROWS_WITH(q.push_range(std::move(items)), Catch::Contains(why));
+  CHECK(items.front());
+  const bq::QueueMetrics metrics = q.metrics();
+  CHECK(metrics.pushed == 1);
+  CHECK(metrics.size == 1);
+  CHECK(metrics.dropped_newest + metrics.dropped_oldest + metrics.timed_out == 0);
+  auto first = q.try_pop();
+  REQUIRE(first);
+  CHECK(**first == 1);
+}
+
 }  // namespace
+
+TEMPLATE_TEST_CASE(
+    "a policy whose answer is not one it may give makes the push throw, naming it, and keeps "
+    "the item",
+    "[api][policy]", bq::Mpmc, bq::Spsc) {
+  Watchdog watchdog("a policy answering what it may not");
+  check_every_push_throws<AnswersNoFullAction, TestType>(
+      "bq: the policy's on_full returned FullAction 42, which is none of evict_oldest, "
+      "drop_newest, wait and time_out");
+  check_every_push_throws<EvictsDespiteMayEvictFalse, TestType>(
+      "bq: the policy's on_full returned evict_oldest, but its may_evict is false");
+}
 
 TEST_CASE("PushResult::cancelled has a name and is not accepted", "[api][policy]") {
   STATIC_REQUIRE(bq::to_string(bq::PushResult::cancelled) == "cancelled");

@@ -70,6 +70,8 @@
 #include <limits>
 #include <new>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -487,7 +489,7 @@ class BoundedQueue {
         break;
       }
       // Full: what the policy says for the next item (see push_when_full()).
-      FullAction action = evicts_at_once() ? FullAction::evict_oldest : policy_.on_full(false);
+      FullAction action = evicts_at_once() ? FullAction::evict_oldest : ask_policy(false);
       if (action == FullAction::wait) {
         if (!deadline.passed()) {
           if (!Parking::yield_until([&] {
@@ -498,13 +500,10 @@ class BoundedQueue {
           deadline.start();  // from the first wait on, as push_when_full() does
           continue;
         }
-        action = policy_.on_full(true);
+        action = ask_policy(true);
       }
-      if (action == FullAction::evict_oldest) {
-        if constexpr (!kRingMayEvict) {
-          assert(false && "bq: a policy with may_evict == false asked to evict");
-          action = FullAction::drop_newest;  // as push_when_full() does
-        } else {
+      if constexpr (kRingMayEvict) {  // (ask_policy() asks only a ring that can to evict)
+        if (action == FullAction::evict_oldest) {
           // One item, evicting (one claim each, as single pushes: the ring is full).
           --left;
           if (push_evicting_oldest(construct) == PushResult::closed) {  // counted that one
@@ -582,7 +581,7 @@ class BoundedQueue {
     for (;;) {
       // The clock is read only by a policy that asks to wait, and only once
       // a wait did not end in a push: most waits end within the spin.
-      FullAction action = policy_.on_full(false);
+      FullAction action = ask_policy(false);
       if (action == FullAction::wait) {
         if (!deadline.passed()) {
           if (stop.stop_requested()) return PushResult::cancelled;
@@ -599,19 +598,12 @@ class BoundedQueue {
               continue;
           }
         }
-        action = policy_.on_full(true);
+        action = ask_policy(true);
       }
       switch (action) {
         case FullAction::evict_oldest:
-          if constexpr (!kRingMayEvict) {
-            // Policy said may_evict = false, then asked to evict: refuse the item
-            // (the ring was built without the popper's CAS that eviction needs).
-            assert(false && "bq: a policy with may_evict == false asked to evict");
-            counters_.add_dropped_newest(1);
-            return PushResult::dropped_newest;
-          } else {
-            return push_evicting_oldest(construct);
-          }
+          if constexpr (kRingMayEvict) return push_evicting_oldest(construct);
+          [[fallthrough]];  // never: ask_policy() asks only a ring that can to evict
         case FullAction::drop_newest:
           counters_.add_dropped_newest(1);
           return PushResult::dropped_newest;
@@ -619,6 +611,31 @@ class BoundedQueue {
         case FullAction::time_out: counters_.add_timed_out(1); return PushResult::timed_out;
       }
     }
+  }
+
+  /// Returns what the policy says a push into the full queue does. Throws
+  /// std::logic_error for an answer it may not give: not a FullAction, or
+  /// evict_oldest from a policy whose may_evict is false (an Spsc ring is then
+  /// built without evictions). Nothing is queued or counted; the item stays the
+  /// caller's.
+  FullAction ask_policy(bool deadline_passed) const {
+    const FullAction action = policy_.on_full(deadline_passed);
+    switch (action) {
+      case FullAction::evict_oldest:
+        if constexpr (!detail::policy_may_evict<Policy>()) {
+          detail::throw_or_abort(std::logic_error(
+              "bq: the policy's on_full returned evict_oldest, but its may_evict is false; a "
+              "policy that may evict must say so (may_evict = true, or no may_evict)"));
+        }
+        return action;
+      case FullAction::drop_newest:
+      case FullAction::wait:
+      case FullAction::time_out: return action;
+    }
+    detail::throw_or_abort(
+        std::logic_error("bq: the policy's on_full returned FullAction " +
+                         std::to_string(static_cast<std::underlying_type_t<FullAction>>(action)) +
+                         ", which is none of evict_oldest, drop_newest, wait and time_out"));
   }
 
   /// Pushes, evicting the oldest item if full and handing it to the eviction

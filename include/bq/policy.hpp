@@ -12,7 +12,9 @@
 //     // Required. Called with deadline_passed == false when a push first finds the
 //     // queue full, and with true once a push that waited reached its deadline
 //     // (a zero or past timeout counts as reached at once). Returning `wait` with
-//     // deadline_passed == true is treated as `time_out`.
+//     // deadline_passed == true is treated as `time_out`. A value that is not a
+//     // FullAction, or evict_oldest when may_evict is false, makes the push throw
+//     // std::logic_error (the item stays the caller's).
 //     bq::FullAction on_full(bool deadline_passed) const noexcept;
 //   };
 //   static_assert(bq::QueuePolicy<MyPolicy>);  // the message here, not deep in the queue
