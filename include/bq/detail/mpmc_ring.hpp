@@ -133,7 +133,7 @@ class MpmcRing {
                                         std::memory_order_relaxed)) {
           typename Slots::Release release{slot, full_turn + 1, !hole};
           if (hole) {
-            holes_popped_.fetch_add(1, std::memory_order_relaxed);
+            holes_popped_.fetch_add(1, std::memory_order_release);  // see counts()
             return RingStatus::skipped;
           }
           consume(*slot.storage.get());
@@ -221,14 +221,17 @@ class MpmcRing {
   /// Claims up to `max` (>= 1) of the oldest positions at once, as many as are
   /// published now (items, or holes it passes), with one CAS of head_, and calls
   /// `consume(T&)` with each item, oldest first; each item is destroyed and its
-  /// slot released after. Sets `popped` to the items consumed. If consume throws,
+  /// slot released after. Sets `popped` to the items consumed and `freed` to the
+  /// slots freed (items and holes: each may serve a waiting pusher). If consume throws,
   /// the batch still goes on with the rest (an item whose consume threw is
   /// destroyed) and the first exception propagates after (`popped` is then unset). When nothing at
   /// head_ is published, does what try_pop() does (and returns its status); returns skipped when it
   /// passed holes only.
   template <class Consume>
-  RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped) {
+  RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped,
+                           std::size_t& freed) {
     popped = 0;
+    freed = 0;
     max = std::min(max, capacity());
     std::uint64_t pos = head_.load(std::memory_order_relaxed);
     std::size_t claimed = 0;
@@ -247,6 +250,7 @@ class MpmcRing {
         // Nothing published at pos, or pos is stale: one pop says which.
         const RingStatus status = try_pop(consume);
         popped = status == RingStatus::ok ? 1 : 0;
+        freed = status == RingStatus::ok || status == RingStatus::skipped ? 1 : 0;
         return status;
       }
       if (holes != 0)
@@ -260,7 +264,8 @@ class MpmcRing {
       }
       if (holes != 0) skips_claimed_.fetch_sub(holes, std::memory_order_relaxed);
     }
-    if (holes != 0) holes_popped_.fetch_add(holes, std::memory_order_relaxed);
+    if (holes != 0) holes_popped_.fetch_add(holes, std::memory_order_release);  // see counts()
+    freed = claimed;
     auto at = positions().cursor(pos);
     std::size_t consumed = 0;  // a local, not `popped`: see RingPositions::Cursor
     for_each_then_rethrow(claimed, [&] {
@@ -319,6 +324,12 @@ class MpmcRing {
         positions().count(tail_.load(std::memory_order_acquire) & ~kClosedBit);
     // Committed evictions are counted after their head CAS: read them before head_.
     const std::uint64_t evicted = evictions_.load(std::memory_order_acquire);
+    // Holes passed are counted after their head CAS, with release: read them
+    // before head_, so that head_ includes every hole counted here. Read after
+    // head_, holes passed in between would be subtracted from a ring that still
+    // held them, and the size over-reported (and the high watermark raised for
+    // good); read before, they are at most under-reported while in flight.
+    const std::uint64_t holes_popped = holes_popped_.load(std::memory_order_acquire);
     const std::uint64_t head = positions().count(head_.load(std::memory_order_acquire));
     // Skips are claimed before their head CAS, so the acquire load of head_
     // above makes every skip it includes visible here (plus some in flight).
@@ -334,7 +345,6 @@ class MpmcRing {
     // among those counted between the two reads of rollbacks_: subtract them
     // all (an under-count by rollbacks that did not matter is harmless).
     const std::uint64_t rollbacks = rollbacks_.load(std::memory_order_acquire) - rollbacks_before;
-    const std::uint64_t holes_popped = holes_popped_.load(std::memory_order_acquire);
     RingCounts c;
     const std::uint64_t not_pushed = unsettled + rollbacks;
     c.pushed = tail - std::min(tail, not_pushed);
@@ -481,7 +491,7 @@ class MpmcRing {
     // The oldest item's pusher may (rarely) still be writing it.
     wait_for_turn(slot, free_turn - 1);
     if (slot.turn.load(std::memory_order_relaxed) & kHoleBit) {
-      holes_popped_.fetch_add(1, std::memory_order_relaxed);
+      holes_popped_.fetch_add(1, std::memory_order_release);  // see counts()
     } else {
       // Counted before the move, so an item whose move throws is counted too.
       evictions_.fetch_add(1, std::memory_order_release);

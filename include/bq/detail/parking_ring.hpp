@@ -81,7 +81,9 @@ class ParkingRing {
         BQ_TRY { status = ring_.try_push_batch(n, construct, pushed); }
         BQ_CATCH(...) {
           wake_poppers(pushed);
-          wake_a_pusher();  // see ring_try_push()
+          // The positions claimed and not filled (up to n - pushed) may have been
+          // given back, each room for a waiting pusher (see ring_try_push()).
+          wake_pushers(n - pushed);
           BQ_RETHROW;
         }
       }
@@ -121,8 +123,9 @@ class ParkingRing {
     return status;
   }
 
-  /// One batch pop attempt into `out`; wakes pushers for the slots it freed
-  /// (all sleepers when more than one: each may fill one), also when a move throws.
+  /// One batch pop attempt into `out`; wakes pushers for the slots it freed, items
+  /// and holes (all sleepers when more than one: each may fill one), also when a
+  /// move throws.
   template <class OutputIt>
   RingStatus pop_batch_once(OutputIt& out, std::size_t max, std::size_t& popped) {
     // Written through a local copy, stored back once: the caller's `out` is memory
@@ -133,10 +136,11 @@ class ParkingRing {
       ++next;
     };
     RingStatus status;
+    std::size_t freed = 0;  // items and holes passed
     if constexpr (std::is_nothrow_invocable_v<decltype(consume)&, T&>) {
-      status = ring_.try_pop_batch(max, consume, popped);
+      status = ring_.try_pop_batch(max, consume, popped, freed);
     } else {
-      BQ_TRY { status = ring_.try_pop_batch(max, consume, popped); }
+      BQ_TRY { status = ring_.try_pop_batch(max, consume, popped, freed); }
       BQ_CATCH(...) {
         out = next;
         wake_pushers(max);  // the slots claimed were freed (popped is not final here)
@@ -144,8 +148,7 @@ class ParkingRing {
       }
     }
     out = next;
-    if (status == RingStatus::ok) wake_pushers(popped);
-    if (status == RingStatus::skipped) wake_pushers(1);  // holes freed slots as pops do
+    if (freed != 0) wake_pushers(freed);  // holes free slots as items do
     return status;
   }
 

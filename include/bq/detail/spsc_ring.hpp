@@ -226,13 +226,16 @@ class SpscRing {
   /// Pops up to `max` (>= 1) items at once, as many as are published now,
   /// calling `consume(T&)` with each, oldest first (each item is destroyed and
   /// its slot freed after), and moving head_ once for all of them (kEvicting:
-  /// claiming each against an evicting push first). Sets `popped`. If consume
+  /// claiming each against an evicting push first). Sets `popped`, and `freed`
+  /// (the same: this ring has no holes). If consume
   /// throws, the batch still goes on with the rest and the first exception
   /// propagates after (`popped` is then unset). When the next item is not there, does what
   /// try_pop() does and returns its status.
   template <class Consume>
-  RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped) {
+  RingStatus try_pop_batch(std::size_t max, Consume& consume, std::size_t& popped,
+                           std::size_t& freed) {
     popped = 0;
+    freed = 0;
     max = std::min(max, capacity());
     std::uint64_t pos = head_.load(std::memory_order_relaxed);  // ours alone
     Slot* const slots = slots_.data();
@@ -255,6 +258,7 @@ class SpscRing {
     } else if (!holds_item(slots_.slot_at(pos), pos)) {
       const RingStatus status = try_pop(consume);
       popped = status == RingStatus::ok ? 1 : 0;
+      freed = popped;
       return status;
     }
     MoveHead move_head{*this, pos, 0};
@@ -275,6 +279,7 @@ class SpscRing {
       return true;
     });
     popped = consumed;
+    freed = consumed;
     return RingStatus::ok;
   }
 
