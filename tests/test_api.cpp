@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -104,7 +105,7 @@ void check_every_push_throws(const std::string& why) {
   CHECK(item);
   CHECK_THROWS_WITH(q.push_for(std::move(item), 5ms), Catch::Contains(why));
   CHECK(item);
-  CHECK_THROWS_WITH(q.emplace(new int(3)), Catch::Contains(why));
+  CHECK_THROWS_WITH(q.emplace(std::make_unique<int>(3)), Catch::Contains(why));
   std::vector<Ptr> items;
   items.push_back(std::move(item));
   CHECK_THROWS_WITH(q.push_range(std::move(items)), Catch::Contains(why));
@@ -227,6 +228,26 @@ TEMPLATE_TEST_CASE("push_until with another clock times out once that clock's de
     bq_test::CloseAfter<decltype(q)> closer(q, 100ms);
     CHECK(q.push_until(5, std::chrono::system_clock::time_point::max()) == bq::PushResult::closed);
   }
+}
+
+// The conversion behind those deadlines: up to the clock's unit, saturating, and for a
+// clock counting in floating point, to nearest (rounding "up" there added a whole unit to
+// any rounding error: 1001ms became 2.001 s, and a deadline ran a second late).
+TEST_CASE("a deadline converts to its clock's unit rounding up, saturating, never a unit late",
+          "[api][timing]") {
+  using bq::detail::saturating_ceil;
+  using DoubleSeconds = std::chrono::duration<double>;
+  using std::chrono::nanoseconds;
+  using std::chrono::seconds;
+  CHECK(saturating_ceil<seconds>(1001ms) == 2s);
+  CHECK(saturating_ceil<seconds>(-1001ms) == -1s);
+  CHECK(saturating_ceil<nanoseconds>(seconds::max()) == nanoseconds::max());
+  CHECK(saturating_ceil<nanoseconds>(seconds::min()) == nanoseconds::min());
+  CHECK(saturating_ceil<nanoseconds>(DoubleSeconds(std::numeric_limits<double>::quiet_NaN())) ==
+        nanoseconds::min());
+  CHECK(saturating_ceil<DoubleSeconds>(1001ms).count() == Approx(1.001));
+  CHECK(saturating_ceil<std::chrono::duration<double, std::ratio<3600>>>(115s).count() ==
+        Approx(115.0 / 3600));
 }
 
 /// A pop_until on an empty queue and a push_until on a full one, each given

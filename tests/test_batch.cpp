@@ -676,6 +676,19 @@ struct SlowToMoveOut {
   ~SlowToMoveOut() = default;
 };
 
+/// Waits for `ready()`: spinning first (a hand-off is usually that close), then
+/// yielding, so that on a loaded machine the thread it waits for gets to run.
+template <class Ready>
+void hand_off_wait(Ready&& ready) {
+  for (int spins = 0; !ready(); ++spins) {
+    if (spins < 1024) {
+      bq::detail::cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
 }  // namespace
 
 // The Spsc evicting ring's batch push once looked at its first slot twice: still being
@@ -696,7 +709,7 @@ TEMPLATE_TEST_CASE(
   bool consumer_popped_each = true;   // checked after the join (Catch2 asserts in one thread)
   std::thread consumer([&] {
     for (int round = 0; round < rounds; ++round) {
-      while (pop_round.load(std::memory_order_acquire) != round) bq::detail::cpu_relax();
+      hand_off_wait([&] { return pop_round.load(std::memory_order_acquire) == round; });
       // The move out takes 0 to 63 pauses, so that the push meets it at every stage.
       SlowToMoveOut::armed_pauses = round % 64;
       consumer_popped_each &= q.try_pop().has_value();
@@ -709,13 +722,11 @@ TEMPLATE_TEST_CASE(
     // item out (from then on the queue has room).
     REQUIRE(q.push(SlowToMoveOut(round)) == bq::PushResult::pushed);
     pop_round.store(round, std::memory_order_release);
-    while (!SlowToMoveOut::moving.exchange(false, std::memory_order_acq_rel)) {
-      bq::detail::cpu_relax();
-    }
+    hand_off_wait([] { return SlowToMoveOut::moving.exchange(false, std::memory_order_acq_rel); });
     const std::array<SlowToMoveOut, 1> one{SlowToMoveOut(-round)};
     const std::size_t queued = round % 2 == 0 ? q.push_range(one) : q.try_push_range(one);
     refused += queued == 1 ? 0 : 1;
-    while (popped_round.load(std::memory_order_acquire) != round) bq::detail::cpu_relax();
+    hand_off_wait([&] { return popped_round.load(std::memory_order_acquire) == round; });
     if (queued == 1) REQUIRE(q.try_pop().has_value());  // unarmed here: a plain move
   }
   consumer.join();

@@ -178,7 +178,8 @@ namespace detail {
   std::int64_t exponent = 0;
   if (i < text.size()) {  // 'e' or 'E', then an optional sign and digits.
     const bool negative_exponent = text[i + 1] == '-';
-    for (i += (text[i + 1] == '-' || text[i + 1] == '+') ? 2 : 1; i < text.size(); ++i) {
+    for (i += (text[i + 1] == '-' || text[i + 1] == '+') ? std::size_t{2} : std::size_t{1};
+         i < text.size(); ++i) {
       exponent = std::min(exponent * 10 + (text[i] - '0'), kExponentLimit);
     }
     if (negative_exponent) exponent = -exponent;

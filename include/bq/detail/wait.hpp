@@ -34,16 +34,20 @@ Clock::time_point saturate(std::chrono::time_point<Clock, Duration> when) noexce
   return Clock::time_point(std::chrono::ceil<Clock::duration>(when.time_since_epoch()));
 }
 
-/// Converts `d` to `To`, rounding up, saturating at To's min() and max() where
-/// the exact value lies beyond them (a NaN is min()). The range test is in
-/// floating point, whose rounding near the limits only decides which of two
-/// answers both at the limit is given; the conversion itself is exact.
+/// Converts `d` to `To`, rounding up (a floating-point To: to nearest), saturating at To's min()
+/// and max() where the exact value lies beyond them (a NaN is min()). The range test is in floating
+/// point, whose rounding near the limits only decides which of two answers both at the limit is
+/// given; the conversion itself is exact.
 template <class To, class Rep, class Period>
 To saturating_ceil(std::chrono::duration<Rep, Period> d) noexcept {
   const double count = std::chrono::duration<double, typename To::period>(d).count();
   if (!(count > static_cast<double>(To::min().count()))) return To::min();
   if (count >= static_cast<double>(To::max().count())) return To::max();
-  return std::chrono::ceil<To>(d);
+  if constexpr (std::chrono::treat_as_floating_point_v<typename To::rep>) {
+    return std::chrono::duration_cast<To>(d);  // ceil would add a whole unit to any rounding
+  } else {
+    return std::chrono::ceil<To>(d);
+  }
 }
 
 /// When a push or pop may wait: not at all, until a fixed time, or for the
