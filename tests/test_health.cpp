@@ -178,21 +178,24 @@ TEST_CASE("check_health rejects a threshold that is negative or not a number, na
         "bq: health threshold critical_loss_ratio -0.5 is invalid; it must be a number >= 0 (one "
         "above its largest possible value never fires)");
   CHECK_THROWS_AS(bq::check_health(with_size(1), thresholds), bq::ConfigError);
-  thresholds = {};
-  thresholds.warn_utilization = nan;
-  CHECK_THAT(error_of(thresholds), Catch::StartsWith("bq: health threshold warn_utilization nan"));
-  thresholds = {};
-  thresholds.critical_utilization = -1.0;
-  CHECK_THAT(error_of(thresholds), Catch::Contains("critical_utilization -1 is invalid"));
-  thresholds = {};
-  thresholds.warn_loss_ratio = nan;
-  CHECK_THAT(error_of(thresholds), Catch::Contains("warn_loss_ratio nan"));
-  thresholds = {};
-  thresholds.warn_refusal_ratio = -0.01;
-  CHECK_THAT(error_of(thresholds), Catch::Contains("warn_refusal_ratio -0.01"));
-  thresholds = {};
-  thresholds.critical_refusal_ratio = nan;
-  CHECK_THAT(error_of(thresholds), Catch::Contains("critical_refusal_ratio nan"));
+  // Each field by name, NaN or negative.
+  struct BadField {
+    double bq::HealthThresholds::*field;
+    double value;
+    const char* message_part;
+  };
+  const BadField bad_fields[] = {
+      {&bq::HealthThresholds::warn_utilization, nan, "warn_utilization nan is invalid"},
+      {&bq::HealthThresholds::critical_utilization, -1.0, "critical_utilization -1 is invalid"},
+      {&bq::HealthThresholds::warn_loss_ratio, nan, "warn_loss_ratio nan is invalid"},
+      {&bq::HealthThresholds::warn_refusal_ratio, -0.01, "warn_refusal_ratio -0.01 is invalid"},
+      {&bq::HealthThresholds::critical_refusal_ratio, nan, "critical_refusal_ratio nan is invalid"},
+  };
+  for (const BadField& bad : bad_fields) {
+    thresholds = {};
+    thresholds.*bad.field = bad.value;
+    CHECK_THAT(error_of(thresholds), Catch::Contains(bad.message_part));
+  }
 
   // Zero and values above the largest possible one are allowed (any loss; never).
   thresholds = {};
