@@ -706,6 +706,9 @@ class BoundedQueue {
       switch (status) {
         case RingStatus::ok:
           ring_.wake_a_popper();
+          // For MpmcRing, whose eviction does not raise the mark. SpscRing's does, and
+          // this repeats it: skipping it made the Spsc producer faster but cut what its
+          // consumer delivers under overload (docs/benchmarks.md, "not kept").
           if (oldest) ring_.ring().high_watermark().raise_to(capacity());
           return true;
         case RingStatus::closed: return false;
