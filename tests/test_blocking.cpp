@@ -27,6 +27,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+#if BQ_HAS_STOP_TOKEN
+#include <stop_token>
+#endif
 
 #include "support/test_util.hpp"
 
@@ -162,3 +165,31 @@ TEST_CASE("a producer blocked for a second on a full queue uses under 100 ms of 
       });
   check(results);
 }
+
+#if BQ_HAS_STOP_TOKEN
+// Where a stop callback cannot be trusted to wake a sleeper (libstdc++ without a
+// futex, e.g. MinGW: see detail/stop.hpp), a waiter with a stop token wakes every
+// kStopPollInterval to look at its token instead; those wake-ups must stay cheap.
+TEST_CASE("a waiter with a stop token blocked for a second uses under 100 ms of CPU",
+          "[blocking][slow][timing][cancel]") {
+  bq::BoundedQueue<int, bq::Block> mpmc_empty{small_config(2, 1h)};
+  bq::BoundedQueue<int, bq::Block, bq::Spsc> spsc_empty{small_config(2, 1h)};
+  bq::BoundedQueue<int, bq::Block> mpmc_full{small_config(1, 1h)};
+  bq::BoundedQueue<int, bq::Block, bq::Spsc> spsc_full{small_config(1, 1h)};
+  REQUIRE(mpmc_full.push(0) == bq::PushResult::pushed);
+  REQUIRE(spsc_full.push(0) == bq::PushResult::pushed);
+  std::stop_source stop;  // requested after a second: the only thing that ends these waits
+  const auto results =
+      measure({{"mpmc pop(stop)", [&] { return !mpmc_empty.pop(stop.get_token()).has_value(); }},
+               {"spsc pop(stop)", [&] { return !spsc_empty.pop(stop.get_token()).has_value(); }},
+               {"mpmc push(item, stop)",
+                [&] { return mpmc_full.push(9, stop.get_token()) == bq::PushResult::cancelled; }},
+               {"spsc push(item, stop)",
+                [&] { return spsc_full.push(9, stop.get_token()) == bq::PushResult::cancelled; }}},
+              [&] {
+                std::this_thread::sleep_for(1s + 50ms);
+                stop.request_stop();
+              });
+  check(results);
+}
+#endif

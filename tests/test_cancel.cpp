@@ -353,6 +353,43 @@ TEMPLATE_LIST_TEST_CASE("stop requests racing with waits lose no wake-up and no 
   CHECK_FALSE(moved_when_cancelled);
 }
 
+TEMPLATE_LIST_TEST_CASE("a stop request that wakes a sleeping waiter never leaves it stuck",
+                        "[cancel][stress]", Modes) {
+  // Each round, a pop on an empty queue or a push on a full one is asleep (well past
+  // its spin) when the stop comes, so the stop's own wake-up ends the wait, and the
+  // woken thread unregisters that wake-up while the requesting thread may still be
+  // finishing it. A Watchdog turns a thread stuck there into a failure.
+  const int rounds = static_cast<int>(bq_test::scaled(400));
+  BlockQueue<TestType> empty{small_config(1, 1h)};
+  BlockQueue<TestType> full{small_config(1, 1h)};
+  REQUIRE(full.push(make(0)) == bq::PushResult::pushed);
+  Watchdog watchdog("stop wakes sleepers");
+  int cancelled = 0;
+  for (int round = 0; round < rounds; ++round) {
+    std::stop_source stop;
+    std::atomic<bool> waiting{false};
+    bool ended_by_stop = false;
+    std::thread waiter([&] {
+      waiting = true;
+      if (round % 2 == 0) {
+        ended_by_stop = !empty.pop(stop.get_token()).has_value();
+      } else {
+        Ptr item = make(round);
+        ended_by_stop = full.push(std::move(item), stop.get_token()) == bq::PushResult::cancelled &&
+                        item != nullptr;
+      }
+    });
+    while (!waiting.load()) std::this_thread::yield();
+    std::this_thread::sleep_for(2ms);
+    stop.request_stop();
+    waiter.join();
+    cancelled += ended_by_stop ? 1 : 0;
+  }
+  CHECK(cancelled == rounds);
+  CHECK(empty.metrics().popped == 0);
+  CHECK(full.metrics().pushed == 1);
+}
+
 TEST_CASE("many poppers each cancelled by its own token: each item popped once",
           "[cancel][stress]") {
   constexpr int kPoppers = 6;

@@ -8,7 +8,9 @@
 #      abort with the error message on stderr;
 #   3. misuses that must not compile, each with bq's own message: tests/compile/misuse.cpp
 #      compiles as it is, and fails with the expected text for each `// expect` case in it
-#      (g++ and clang++).
+#      (g++ and clang++);
+#   4. the reproducer tests/platform/semaphore_lost_wakeup.cpp (not a test: it is run by hand
+#      under wine) still compiles, with g++ for Linux and for MinGW when that is installed.
 # Prints "compile-checks: N passed, M failed" and fails if any check failed.
 set -euo pipefail
 
@@ -55,6 +57,14 @@ for cxx in g++ clang++; do
   }
   check "no_exceptions ($cxx) aborts with the message for a bad config" aborts_with_message
 done
+
+reproducer="$repo/tests/platform/semaphore_lost_wakeup.cpp"
+check "semaphore_lost_wakeup.cpp with g++" \
+  g++ "${warnings[@]}" -fsyntax-only "$reproducer"
+if command -v x86_64-w64-mingw32-g++-posix >/dev/null 2>&1; then
+  check "semaphore_lost_wakeup.cpp with MinGW g++" \
+    x86_64-w64-mingw32-g++-posix "${warnings[@]}" -fsyntax-only "$reproducer"
+fi
 
 misuse="$repo/tests/compile/misuse.cpp"
 # fails_with <message> <compiler args...>: the compile must fail and print the message.

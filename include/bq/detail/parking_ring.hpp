@@ -269,7 +269,10 @@ class ParkingRing {
   /// once (waking nobody who is not re-checking anyway) and the re-check sees
   /// it. The callback is unregistered before we return (its destructor waits for
   /// a callback in flight), and wait_until()/cancel_wait() take us off the
-  /// waiters in every case, so no thread stays registered.
+  /// waiters in every case, so no thread stays registered. Where that destructor
+  /// can hang (libstdc++ without a futex, see stop.hpp) there is no callback: the
+  /// sleep ends at least every kStopPollInterval, and the caller, which looks at
+  /// the token after every park, parks again if no stop was requested.
   template <class Until, class Stop, class MayProceed>
   void park(EventCount& event, Until& deadline, const Stop& stop, MayProceed may_proceed) noexcept {
     if (spin_until([&] { return may_proceed() || stop.stop_requested(); })) return;
@@ -281,7 +284,7 @@ class ParkingRing {
       event.cancel_wait();
       return;
     }
-    event.wait_until(key, until);
+    event.wait_until(key, waker.sleep_until(until));
   }
 
   Ring ring_;

@@ -1,7 +1,18 @@
 // Cancelling a wait: BQ_HAS_STOP_TOKEN (whether the waits take a std::stop_token),
 // NoStop (the token of the waits that cannot be cancelled) and StopWaker, which
-// makes a stop request wake the threads parked on an EventCount (see
-// ParkingRing::park() in parking_ring.hpp).
+// makes a stop request end the sleeps on an EventCount (see ParkingRing::park()
+// in parking_ring.hpp).
+//
+// A StopWaker wakes sleepers with a std::stop_callback, except where that can
+// hang: libstdc++ without a platform wait (no futex: MinGW, so Windows) builds
+// std::binary_semaphore on a std::atomic wait that can miss its wake-up (it
+// reads the value, then waits on a condition variable, and a notify that comes
+// in between is lost; GCC 12's libstdc++ has this, a later one moved atomic
+// waits into the library to fix it). ~stop_callback waits on that semaphore
+// while the callback still runs in the requesting thread, which is just when
+// the callback's own wake-up has ended our sleep: now and then it never
+// returned (seen under wine). There, a sleeper with a stop token instead wakes
+// every kStopPollInterval to look at the token.
 #pragma once
 
 #if __has_include(<version>)
@@ -19,10 +30,20 @@
 #endif
 #endif
 #if BQ_HAS_STOP_TOKEN
-#include <stop_token>
+#include <stop_token>  // (and, with libstdc++, its _GLIBCXX_HAVE_PLATFORM_WAIT)
 #endif
 
+#include <chrono>
+
 #include "event_count.hpp"
+
+// BQ_DETAIL_STOP_BY_POLLING: 1 where a std::stop_callback cannot be trusted to
+// wake sleepers (see above), so they look at their token now and then instead.
+#if BQ_HAS_STOP_TOKEN && defined(__GLIBCXX__) && !defined(_GLIBCXX_HAVE_PLATFORM_WAIT)
+#define BQ_DETAIL_STOP_BY_POLLING 1
+#else
+#define BQ_DETAIL_STOP_BY_POLLING 0
+#endif
 
 namespace bq::detail {
 
@@ -31,20 +52,29 @@ struct NoStop {
   static constexpr bool stop_requested() noexcept { return false; }
 };
 
-/// While alive, makes a stop request on the token wake the threads sleeping on
-/// an EventCount (nothing at all for NoStop). See ParkingRing::park().
+/// While alive, makes a stop request on the token end the sleeps on an
+/// EventCount (nothing at all for NoStop). See ParkingRing::park().
 template <class Stop>
 class StopWaker {
  public:
   StopWaker(const Stop& /*stop*/, EventCount& /*event*/) noexcept {}
+  /// When a sleep that must end by `until` should end: `until` itself (nothing
+  /// to wait for but a wake-up or the deadline).
+  static EventCount::clock::time_point sleep_until(EventCount::clock::time_point until) noexcept {
+    return until;
+  }
 };
 
-#if BQ_HAS_STOP_TOKEN
+#if BQ_HAS_STOP_TOKEN && !BQ_DETAIL_STOP_BY_POLLING
 template <>
 class StopWaker<std::stop_token> {
  public:
   StopWaker(const std::stop_token& stop, EventCount& event) noexcept
       : callback_(stop, WakeAll{&event}) {}
+  /// `until`: the callback wakes the sleeper on a stop request.
+  static EventCount::clock::time_point sleep_until(EventCount::clock::time_point until) noexcept {
+    return until;
+  }
 
  private:
   struct WakeAll {
@@ -52,6 +82,23 @@ class StopWaker<std::stop_token> {
     void operator()() const noexcept { event->notify_all(); }
   };
   std::stop_callback<WakeAll> callback_;
+};
+#elif BQ_HAS_STOP_TOKEN
+/// How long a sleeper with a stop token sleeps at most before it looks at the
+/// token again, where no callback wakes it: a stop ends its wait this late at
+/// worst, for about a thousand short wake-ups a second while it sleeps.
+inline constexpr std::chrono::milliseconds kStopPollInterval{1};
+
+template <>
+class StopWaker<std::stop_token> {
+ public:
+  StopWaker(const std::stop_token& /*stop*/, EventCount& /*event*/) noexcept {}
+  /// `until`, or sooner: at most kStopPollInterval from now. The caller looks
+  /// at the token after every sleep (and sleeps again if it is not stopped).
+  static EventCount::clock::time_point sleep_until(EventCount::clock::time_point until) noexcept {
+    const auto poll = EventCount::clock::now() + kStopPollInterval;
+    return poll < until ? poll : until;
+  }
 };
 #endif
 
