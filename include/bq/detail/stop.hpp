@@ -52,29 +52,29 @@ struct NoStop {
   static constexpr bool stop_requested() noexcept { return false; }
 };
 
-/// While alive, makes a stop request on the token end the sleeps on an
-/// EventCount (nothing at all for NoStop). See ParkingRing::park().
-template <class Stop>
-class StopWaker {
- public:
-  StopWaker(const Stop& /*stop*/, EventCount& /*event*/) noexcept {}
-  /// When a sleep that must end by `until` should end: `until` itself (nothing
-  /// to wait for but a wake-up or the deadline).
+/// For a StopWaker that a stop request wakes (or that has nothing to wait for):
+/// a sleep that must end by `until` ends then, or at a wake-up.
+struct SleepsUntilDeadline {
   static EventCount::clock::time_point sleep_until(EventCount::clock::time_point until) noexcept {
     return until;
   }
 };
 
+/// While alive, makes a stop request on the token end the sleeps on an
+/// EventCount (nothing at all for NoStop); sleep_until() says when a sleep
+/// should end. See ParkingRing::park().
+template <class Stop>
+class StopWaker : public SleepsUntilDeadline {
+ public:
+  StopWaker(const Stop& /*stop*/, EventCount& /*event*/) noexcept {}
+};
+
 #if BQ_HAS_STOP_TOKEN && !BQ_DETAIL_STOP_BY_POLLING
 template <>
-class StopWaker<std::stop_token> {
+class StopWaker<std::stop_token> : public SleepsUntilDeadline {
  public:
   StopWaker(const std::stop_token& stop, EventCount& event) noexcept
       : callback_(stop, WakeAll{&event}) {}
-  /// `until`: the callback wakes the sleeper on a stop request.
-  static EventCount::clock::time_point sleep_until(EventCount::clock::time_point until) noexcept {
-    return until;
-  }
 
  private:
   struct WakeAll {
