@@ -1,8 +1,9 @@
-// A Spsc queue that may evict lets its producer lap the consumer: the producer of a
-// full queue evicts the oldest item through that item's slot and never waits for, or
-// writes, the consumer's position. A consumer whose position was lapped (once or many
-// times) must then skip to the oldest item still queued, counting nothing twice and
-// losing nothing uncounted, whether it pops one item or a batch.
+// A queue whose policy may evict lets its producers lap the consumers, in both
+// concurrency modes: the producer of a full queue evicts the oldest item through that
+// item's slot and never waits for, or writes, the consumers' position. A consumer whose
+// position was lapped (once or many times) must then skip to the oldest item still
+// queued, counting nothing twice and losing nothing uncounted, whether it pops one item
+// or a batch, and (Mpmc) whichever of several consumers finds the lapped positions.
 #include <bq/bounded_queue.hpp>
 
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <iterator>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -22,7 +24,8 @@ namespace {
 using bq_test::small_config;
 using bq_test::Watchdog;
 
-using Queue = bq::BoundedQueue<std::uint64_t, bq::DropOldest, bq::Spsc>;
+template <class Concurrency>
+using Queue = bq::BoundedQueue<std::uint64_t, bq::DropOldest, Concurrency>;
 
 std::atomic<std::uint64_t> kept_work{0};  // where the consumer's busy work goes
 
@@ -37,13 +40,14 @@ std::uint64_t busy_work(std::uint64_t x, int rounds) {
 
 }  // namespace
 
-TEST_CASE("a spsc consumer lapped many times pops the oldest item still queued",
-          "[spsc][policy][lapping]") {
+TEMPLATE_TEST_CASE("a consumer lapped many times pops the oldest item still queued",
+                   "[policy][lapping]", bq::Spsc, bq::Mpmc) {
   const std::size_t capacity = GENERATE(1u, 3u, 8u);
   const std::uint64_t laps = GENERATE(1u, 2u, 5u);
   CAPTURE(capacity, laps);
   std::vector<std::uint64_t> evicted;
-  Queue q{small_config(capacity), [&](std::uint64_t&& value) { evicted.push_back(value); }};
+  Queue<TestType> q{small_config(capacity),
+                    [&](std::uint64_t&& value) { evicted.push_back(value); }};
   // The consumer has not moved: every push after the first `capacity` evicts, so the
   // producer passes the consumer's position `laps` times.
   const std::uint64_t items = capacity * (laps + 1);
@@ -68,11 +72,11 @@ TEST_CASE("a spsc consumer lapped many times pops the oldest item still queued",
   CHECK(m.high_watermark == capacity);
 }
 
-TEST_CASE("a spsc batch pop after the consumer was lapped takes the oldest items, in order",
-          "[spsc][policy][lapping][batch]") {
+TEMPLATE_TEST_CASE("a batch pop after the consumer was lapped takes the oldest items, in order",
+                   "[policy][lapping][batch]", bq::Spsc, bq::Mpmc) {
   const std::size_t capacity = GENERATE(2u, 5u);
   CAPTURE(capacity);
-  Queue q{small_config(capacity)};
+  Queue<TestType> q{small_config(capacity)};
   for (std::uint64_t value = 0; value < 4 * capacity + 1; ++value) (void)q.push(value);
   std::vector<std::uint64_t> popped;
   CHECK(q.try_pop_into(std::back_inserter(popped), 2 * capacity) == capacity);
@@ -94,7 +98,8 @@ TEST_CASE("a slow spsc consumer lapped by a fast producer gets every item at mos
   Watchdog watchdog("spsc lapping stress");
   std::vector<std::uint64_t> evicted;  // written by the producer thread (the handler runs there)
   evicted.reserve(items);
-  Queue q{small_config(capacity), [&](std::uint64_t&& value) { evicted.push_back(value); }};
+  Queue<bq::Spsc> q{small_config(capacity),
+                    [&](std::uint64_t&& value) { evicted.push_back(value); }};
 
   std::atomic<bool> done{false};
   // A third thread reads the metrics all along: each counter never goes back, and
@@ -153,6 +158,107 @@ TEST_CASE("a slow spsc consumer lapped by a fast producer gets every item at mos
   const bq::QueueMetrics m = q.metrics();
   CHECK(m.pushed == items);
   CHECK(m.popped == popped.size());
+  CHECK(m.dropped_oldest == evicted.size());
+  CHECK(m.size == 0);
+  CHECK(monotonic);
+  CHECK(balanced);
+}
+
+TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most once, in order",
+          "[policy][lapping][stress]") {
+  const std::size_t capacity = GENERATE(1u, 2u, 16u);
+  const bool batches = GENERATE(false, true);
+  CAPTURE(capacity, batches);
+  constexpr int kProducers = 2;
+  constexpr int kConsumers = 2;
+  const std::uint64_t per_producer = bq_test::scaled(100'000);
+  Watchdog watchdog("mpmc lapping stress");
+  // The handler runs in the producer threads. Each item is producer * per_producer + i.
+  std::mutex evicted_mutex;
+  std::vector<std::uint64_t> evicted;
+  Queue<bq::Mpmc> q{small_config(capacity), [&](std::uint64_t&& value) {
+                      const std::lock_guard<std::mutex> lock(evicted_mutex);
+                      evicted.push_back(value);
+                    }};
+
+  std::atomic<bool> done{false};
+  bool monotonic = true;
+  bool balanced = true;
+  std::thread observer([&] {
+    bq::QueueMetrics last{};
+    while (!done.load(std::memory_order_acquire)) {
+      const bq::QueueMetrics m = q.metrics();
+      monotonic &= m.pushed >= last.pushed && m.popped >= last.popped &&
+                   m.dropped_oldest >= last.dropped_oldest;
+      balanced &= m.popped + m.dropped_oldest <= m.pushed && m.size <= capacity;
+      last = m;
+    }
+  });
+  std::atomic<int> producing{kProducers};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&, p] {
+      const std::uint64_t first = static_cast<std::uint64_t>(p) * per_producer;
+      for (std::uint64_t i = 0; i < per_producer; ++i) (void)q.push(first + i);
+      if (producing.fetch_sub(1) == 1) q.close();
+    });
+  }
+  std::vector<std::vector<std::uint64_t>> popped(kConsumers);
+  std::vector<std::thread> consumers;
+  for (int c = 0; c < kConsumers; ++c) {
+    consumers.emplace_back([&, c] {
+      std::uint64_t sink = 0;
+      std::vector<std::uint64_t>& mine = popped[static_cast<std::size_t>(c)];
+      for (;;) {
+        if (batches) {
+          std::uint64_t batch[4];
+          const std::size_t n = q.pop_into(batch, 4);
+          if (n == 0) break;
+          for (std::size_t i = 0; i < n; ++i) sink += busy_work(batch[i], 200);
+          mine.insert(mine.end(), batch, batch + n);
+        } else {
+          const std::optional<std::uint64_t> item = q.pop();
+          if (!item) break;
+          sink += busy_work(*item, 200);
+          mine.push_back(*item);
+        }
+      }
+      kept_work.fetch_add(sink, std::memory_order_relaxed);  // the work is not optimized away
+    });
+  }
+  for (std::thread& t : producers) t.join();
+  for (std::thread& t : consumers) t.join();
+  done.store(true, std::memory_order_release);
+  observer.join();
+
+  // Each consumer gets each producer's items in the order they were pushed.
+  bool in_order = true;
+  std::vector<std::uint64_t> all = evicted;
+  std::size_t popped_count = 0;
+  for (const std::vector<std::uint64_t>& mine : popped) {
+    std::vector<std::uint64_t> last(kProducers, 0);
+    std::vector<bool> seen(kProducers, false);
+    for (const std::uint64_t value : mine) {
+      const std::size_t p = static_cast<std::size_t>(value / per_producer);
+      in_order &= !seen[p] || value > last[p];
+      seen[p] = true;
+      last[p] = value;
+    }
+    popped_count += mine.size();
+    all.insert(all.end(), mine.begin(), mine.end());
+  }
+  CHECK(in_order);
+  // Exactly once: what was popped and what was evicted make up every item pushed.
+  const std::uint64_t items = kProducers * per_producer;
+  std::sort(all.begin(), all.end());
+  bool each_once = all.size() == items;
+  for (std::uint64_t i = 0; each_once && i < items; ++i) each_once = all[i] == i;
+  CHECK(each_once);
+  CHECK(evicted.size() > 0);  // the consumers were lapped: the scenario happened
+
+  const bq::QueueMetrics m = q.metrics();
+  CHECK(m.pushed == items);
+  CHECK(m.popped == popped_count);
   CHECK(m.dropped_oldest == evicted.size());
   CHECK(m.size == 0);
   CHECK(monotonic);
