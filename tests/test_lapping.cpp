@@ -38,6 +38,39 @@ std::uint64_t busy_work(std::uint64_t x, int rounds) {
   return x;
 }
 
+/// A thread that reads a queue's metrics all along, until stop(): each counter never
+/// goes back, and what left the queue never exceeds what entered it.
+template <class Concurrency>
+class MetricsObserver {
+ public:
+  explicit MetricsObserver(const Queue<Concurrency>& queue)
+      : thread_([this, &queue] {
+          bq::QueueMetrics last{};
+          while (!done_.load(std::memory_order_acquire)) {
+            const bq::QueueMetrics m = queue.metrics();
+            monotonic &= m.pushed >= last.pushed && m.popped >= last.popped &&
+                         m.dropped_oldest >= last.dropped_oldest;
+            balanced &= m.popped + m.dropped_oldest <= m.pushed && m.size <= queue.capacity();
+            last = m;
+          }
+        }) {}
+  MetricsObserver(const MetricsObserver&) = delete;
+  MetricsObserver& operator=(const MetricsObserver&) = delete;
+  ~MetricsObserver() { stop(); }
+
+  void stop() {
+    done_.store(true, std::memory_order_release);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  bool monotonic = true;  // read after stop()
+  bool balanced = true;
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("a consumer lapped many times pops the oldest item still queued",
@@ -101,21 +134,7 @@ TEST_CASE("a slow spsc consumer lapped by a fast producer gets every item at mos
   Queue<bq::Spsc> q{small_config(capacity),
                     [&](std::uint64_t&& value) { evicted.push_back(value); }};
 
-  std::atomic<bool> done{false};
-  // A third thread reads the metrics all along: each counter never goes back, and
-  // what left the queue never exceeds what entered it.
-  bool monotonic = true;
-  bool balanced = true;
-  std::thread observer([&] {
-    bq::QueueMetrics last{};
-    while (!done.load(std::memory_order_acquire)) {
-      const bq::QueueMetrics m = q.metrics();
-      monotonic &= m.pushed >= last.pushed && m.popped >= last.popped &&
-                   m.dropped_oldest >= last.dropped_oldest;
-      balanced &= m.popped + m.dropped_oldest <= m.pushed && m.size <= capacity;
-      last = m;
-    }
-  });
+  MetricsObserver<bq::Spsc> observer(q);
   std::thread producer([&] {
     for (std::uint64_t value = 0; value < items; ++value) (void)q.push(value);
     q.close();
@@ -138,8 +157,7 @@ TEST_CASE("a slow spsc consumer lapped by a fast producer gets every item at mos
     }
   }
   producer.join();
-  done.store(true, std::memory_order_release);
-  observer.join();
+  observer.stop();
   kept_work.store(sink, std::memory_order_relaxed);  // the work is not optimized away
 
   CHECK(std::is_sorted(popped.begin(), popped.end()));
@@ -160,8 +178,8 @@ TEST_CASE("a slow spsc consumer lapped by a fast producer gets every item at mos
   CHECK(m.popped == popped.size());
   CHECK(m.dropped_oldest == evicted.size());
   CHECK(m.size == 0);
-  CHECK(monotonic);
-  CHECK(balanced);
+  CHECK(observer.monotonic);
+  CHECK(observer.balanced);
 }
 
 TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most once, in order",
@@ -181,19 +199,7 @@ TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most o
                       evicted.push_back(value);
                     }};
 
-  std::atomic<bool> done{false};
-  bool monotonic = true;
-  bool balanced = true;
-  std::thread observer([&] {
-    bq::QueueMetrics last{};
-    while (!done.load(std::memory_order_acquire)) {
-      const bq::QueueMetrics m = q.metrics();
-      monotonic &= m.pushed >= last.pushed && m.popped >= last.popped &&
-                   m.dropped_oldest >= last.dropped_oldest;
-      balanced &= m.popped + m.dropped_oldest <= m.pushed && m.size <= capacity;
-      last = m;
-    }
-  });
+  MetricsObserver<bq::Mpmc> observer(q);
   std::atomic<int> producing{kProducers};
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
@@ -228,8 +234,7 @@ TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most o
   }
   for (std::thread& t : producers) t.join();
   for (std::thread& t : consumers) t.join();
-  done.store(true, std::memory_order_release);
-  observer.join();
+  observer.stop();
 
   // Each consumer gets each producer's items in the order they were pushed.
   bool in_order = true;
@@ -261,6 +266,6 @@ TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most o
   CHECK(m.popped == popped_count);
   CHECK(m.dropped_oldest == evicted.size());
   CHECK(m.size == 0);
-  CHECK(monotonic);
-  CHECK(balanced);
+  CHECK(observer.monotonic);
+  CHECK(observer.balanced);
 }
