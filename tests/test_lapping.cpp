@@ -38,6 +38,29 @@ std::uint64_t busy_work(std::uint64_t x, int rounds) {
   return x;
 }
 
+/// Pops until the queue is closed and empty, one item or a batch of up to 4 at a time,
+/// doing about 200 steps of busy work per item (a consumer slower than its producers),
+/// and appends what it got to `popped`.
+template <class Concurrency>
+void consume_slowly(Queue<Concurrency>& q, bool batches, std::vector<std::uint64_t>& popped) {
+  std::uint64_t sink = 0;
+  for (;;) {
+    if (batches) {
+      std::uint64_t batch[4];
+      const std::size_t n = q.pop_into(batch, 4);
+      if (n == 0) break;
+      for (std::size_t i = 0; i < n; ++i) sink += busy_work(batch[i], 200);
+      popped.insert(popped.end(), batch, batch + n);
+    } else {
+      const std::optional<std::uint64_t> item = q.pop();
+      if (!item) break;
+      sink += busy_work(*item, 200);
+      popped.push_back(*item);
+    }
+  }
+  kept_work.fetch_add(sink, std::memory_order_relaxed);  // the work is not optimized away
+}
+
 /// A thread that reads a queue's metrics all along, until stop(): each counter never
 /// goes back, and what left the queue never exceeds what entered it.
 template <class Concurrency>
@@ -141,24 +164,9 @@ TEST_CASE("a slow spsc consumer lapped by a fast producer gets every item at mos
   });
   std::vector<std::uint64_t> popped;
   popped.reserve(items);
-  std::uint64_t sink = 0;
-  for (;;) {
-    if (batches) {
-      std::uint64_t batch[4];
-      const std::size_t n = q.pop_into(batch, 4);
-      if (n == 0) break;
-      for (std::size_t i = 0; i < n; ++i) sink += busy_work(batch[i], 200);
-      popped.insert(popped.end(), batch, batch + n);
-    } else {
-      const std::optional<std::uint64_t> item = q.pop();
-      if (!item) break;
-      sink += busy_work(*item, 200);
-      popped.push_back(*item);
-    }
-  }
+  consume_slowly(q, batches, popped);
   producer.join();
   observer.stop();
-  kept_work.store(sink, std::memory_order_relaxed);  // the work is not optimized away
 
   CHECK(std::is_sorted(popped.begin(), popped.end()));
   CHECK(std::adjacent_find(popped.begin(), popped.end()) == popped.end());
@@ -212,25 +220,8 @@ TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most o
   std::vector<std::vector<std::uint64_t>> popped(kConsumers);
   std::vector<std::thread> consumers;
   for (int c = 0; c < kConsumers; ++c) {
-    consumers.emplace_back([&, c] {
-      std::uint64_t sink = 0;
-      std::vector<std::uint64_t>& mine = popped[static_cast<std::size_t>(c)];
-      for (;;) {
-        if (batches) {
-          std::uint64_t batch[4];
-          const std::size_t n = q.pop_into(batch, 4);
-          if (n == 0) break;
-          for (std::size_t i = 0; i < n; ++i) sink += busy_work(batch[i], 200);
-          mine.insert(mine.end(), batch, batch + n);
-        } else {
-          const std::optional<std::uint64_t> item = q.pop();
-          if (!item) break;
-          sink += busy_work(*item, 200);
-          mine.push_back(*item);
-        }
-      }
-      kept_work.fetch_add(sink, std::memory_order_relaxed);  // the work is not optimized away
-    });
+    consumers.emplace_back(
+        [&, c] { consume_slowly(q, batches, popped[static_cast<std::size_t>(c)]); });
   }
   for (std::thread& t : producers) t.join();
   for (std::thread& t : consumers) t.join();
