@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/test_util.hpp"
@@ -93,6 +94,28 @@ class MetricsObserver {
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
+
+/// After a stress run of `items` items numbered 0..items-1 (the queue closed and
+/// drained): `all` (what was evicted, then what was popped) holds each item exactly
+/// once, the consumers were lapped, and the final metrics and the observer agree.
+template <class Concurrency>
+void check_each_item_once(const Queue<Concurrency>& q, const MetricsObserver<Concurrency>& observer,
+                          const std::vector<std::uint64_t>& evicted, std::vector<std::uint64_t> all,
+                          std::uint64_t items) {
+  const std::uint64_t popped = all.size() - evicted.size();
+  std::sort(all.begin(), all.end());
+  bool each_once = all.size() == items;
+  for (std::uint64_t i = 0; each_once && i < items; ++i) each_once = all[i] == i;
+  CHECK(each_once);
+  CHECK(evicted.size() > 0);  // the consumers were lapped: the scenario happened
+  const bq::QueueMetrics m = q.metrics();
+  CHECK(m.pushed == items);
+  CHECK(m.popped == popped);
+  CHECK(m.dropped_oldest == evicted.size());
+  CHECK(m.size == 0);
+  CHECK(observer.monotonic);
+  CHECK(observer.balanced);
+}
 
 }  // namespace
 
@@ -173,21 +196,9 @@ TEST_CASE("a slow spsc consumer lapped by a fast producer gets every item at mos
   CHECK(std::is_sorted(evicted.begin(), evicted.end()));
   REQUIRE_FALSE(popped.empty());
   CHECK(popped.back() == items - 1);  // drop-oldest never drops the newest item
-  // Exactly once: the two sorted lists merge into 0..items-1.
-  std::vector<std::uint64_t> all;
-  std::merge(popped.begin(), popped.end(), evicted.begin(), evicted.end(), std::back_inserter(all));
-  bool each_once = all.size() == items;
-  for (std::uint64_t i = 0; each_once && i < items; ++i) each_once = all[i] == i;
-  CHECK(each_once);
-  CHECK(evicted.size() > 0);  // the consumer was lapped: the scenario happened
-
-  const bq::QueueMetrics m = q.metrics();
-  CHECK(m.pushed == items);
-  CHECK(m.popped == popped.size());
-  CHECK(m.dropped_oldest == evicted.size());
-  CHECK(m.size == 0);
-  CHECK(observer.monotonic);
-  CHECK(observer.balanced);
+  std::vector<std::uint64_t> all = evicted;
+  all.insert(all.end(), popped.begin(), popped.end());
+  check_each_item_once(q, observer, evicted, std::move(all), items);
 }
 
 TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most once, in order",
@@ -230,7 +241,6 @@ TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most o
   // Each consumer gets each producer's items in the order they were pushed.
   bool in_order = true;
   std::vector<std::uint64_t> all = evicted;
-  std::size_t popped_count = 0;
   for (const std::vector<std::uint64_t>& mine : popped) {
     std::vector<std::uint64_t> last(kProducers, 0);
     std::vector<bool> seen(kProducers, false);
@@ -240,23 +250,8 @@ TEST_CASE("slow mpmc consumers lapped by fast producers get every item at most o
       seen[p] = true;
       last[p] = value;
     }
-    popped_count += mine.size();
     all.insert(all.end(), mine.begin(), mine.end());
   }
   CHECK(in_order);
-  // Exactly once: what was popped and what was evicted make up every item pushed.
-  const std::uint64_t items = kProducers * per_producer;
-  std::sort(all.begin(), all.end());
-  bool each_once = all.size() == items;
-  for (std::uint64_t i = 0; each_once && i < items; ++i) each_once = all[i] == i;
-  CHECK(each_once);
-  CHECK(evicted.size() > 0);  // the consumers were lapped: the scenario happened
-
-  const bq::QueueMetrics m = q.metrics();
-  CHECK(m.pushed == items);
-  CHECK(m.popped == popped_count);
-  CHECK(m.dropped_oldest == evicted.size());
-  CHECK(m.size == 0);
-  CHECK(observer.monotonic);
-  CHECK(observer.balanced);
+  check_each_item_once(q, observer, evicted, std::move(all), kProducers * per_producer);
 }
