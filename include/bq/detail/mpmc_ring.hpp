@@ -227,7 +227,14 @@ class MpmcRing {
     std::size_t claimed = 0;
     while ((pos & kClosedBit) == 0) {
       claimed = room_from(pos, n);
-      if (claimed == 0) break;  // full
+      if (claimed == 0) {
+        // kEvicting: room_from() reads pos's slot, which another push may have
+        // taken since pos was read: full only if tail_ still stands there.
+        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+        if (!kEvicting || tail == pos) break;  // full
+        pos = tail;
+        continue;
+      }
       // seq_cst: the full barrier of the EventCount protocol, as for one push.
       if (tail_.compare_exchange_weak(pos, positions().advance(pos, claimed),
                                       std::memory_order_seq_cst, std::memory_order_relaxed)) {
