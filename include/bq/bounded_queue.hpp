@@ -121,7 +121,7 @@ class BoundedQueue {
       std::is_same_v<Concurrency, Mpmc> || detail::policy_may_evict<Policy>();
   using Ring = std::conditional_t<std::is_same_v<Concurrency, Spsc>,
                                   detail::SpscRing<T, detail::policy_may_evict<Policy>()>,
-                                  detail::MpmcRing<T>>;
+                                  detail::MpmcRing<T, detail::policy_may_evict<Policy>()>>;
   using Parking = detail::ParkingRing<T, Ring>;
   using RingStatus = detail::RingStatus;
   using Deadline = detail::Deadline;

@@ -45,8 +45,30 @@
 // was set free *after* tail_ moved back, so a push that re-claimed the position
 // in between and published first had its turn overwritten; that position was
 // never published again and every thread waited on it.
+//
+// Lapping (kEvicting, the ring of a policy that may evict). An evicting push
+// must not claim the oldest item through head_, the consumers' hottest line, so
+// the claim moves to the item's slot: a full turn plus kPopClaimBit (a popper's)
+// or kEvictClaimBit (the evicting push's, a lap later), set by a CAS from the
+// bare full turn, so exactly one side gets each item. A popper still reads
+// head_ to find the oldest position, but claims by the turn and then moves
+// head_ past what it claimed (pass_head(), helped by any popper that finds the
+// claim first, so no popper waits on another). The evicting push never writes
+// head_, so head_ trails the positions it evicted until a popper finds one:
+// while head_ still stands at pos, a slot that is not a popper's claim of pos's
+// item says pos was evicted (a popper moves head_ before it releases a slot).
+// The popper then claims skips for every position it passes and moves head_
+// (see lapped_to() for why each one passed is evicted, or will be by a push
+// already under way). Counting: popped is head_ minus the skips, as for holes;
+// the size is what was pushed and has not been popped or evicted, since head_
+// may trail. The progress argument above still holds: an evicting push claims
+// its position only once the oldest item is published (busy before), and after
+// the claim waits only on a popper that claimed that item, a move and a store
+// from releasing it. Turns stay below kEvictClaimBit (2^61) for 2^60 pushes on
+// a ring of capacity 1.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -72,7 +94,7 @@ enum class RingStatus {
 };
 
 BQ_PADDED_BEGIN  // alignas padding keeps head_ and tail_ on their own lines
-template <class T>
+template <class T, bool kEvicting = false>
 class MpmcRing {
  public:
   explicit MpmcRing(std::size_t capacity) : slots_(capacity, 0) {}  // turn 0: free for lap 0
@@ -82,9 +104,15 @@ class MpmcRing {
 
   ~MpmcRing() {
     const std::uint64_t tail = tail_.load(std::memory_order_acquire) & ~kClosedBit;
-    const std::uint64_t head = head_.load(std::memory_order_acquire);
-    slots_.destroy_items(head, tail, [](const Slot& slot, std::uint64_t) {
-      return (slot.turn.load(std::memory_order_acquire) & kHoleBit) == 0;  // a hole holds none
+    std::uint64_t head = head_.load(std::memory_order_acquire);
+    // kEvicting: head_ may trail the positions evicted since the last pop.
+    if (kEvicting && positions().count(tail) - positions().count(head) > capacity()) {
+      head = tail - positions().lap_step();
+    }
+    slots_.destroy_items(head, tail, [this](const Slot& slot, std::uint64_t pos) {
+      // Exactly the full turn of pos: not a hole, and (kEvicting) not a
+      // position whose item was evicted by a push that then gave its own back.
+      return slot.turn.load(std::memory_order_acquire) == 2 * positions().lap(pos) + 1;
     });
   }
 
@@ -101,8 +129,9 @@ class MpmcRing {
   }
 
   /// Pushes like try_push(), but when the ring is full replaces the oldest item
-  /// in one step: claims the push position, then the oldest position, which is
-  /// the same slot one lap earlier, so no other thread can take the room made.
+  /// in one step: claims the push position, then the oldest item, which is in
+  /// the same slot one lap earlier, so no other thread can take the room made
+  /// (kEvicting: by a CAS of that slot's turn; otherwise by a CAS of head_).
   /// `evict(T&)` is called with the oldest item (before it is destroyed) when
   /// one was evicted; the eviction is counted first. Returns ok, closed or busy (retry); never
   /// full.
@@ -117,36 +146,55 @@ class MpmcRing {
   /// push is still writing) or skipped (the oldest position was a hole).
   template <class Consume>
   BQ_ALWAYS_INLINE RingStatus try_pop(Consume&& consume) {
-    std::uint64_t pos = head_.load(std::memory_order_relaxed);
-    for (;;) {
-      Slot& slot = slots_.slot_at(pos);
-      const std::uint64_t raw_turn = slot.turn.load(std::memory_order_acquire);
-      const std::uint64_t turn = raw_turn & ~kHoleBit;
-      const std::uint64_t full_turn = 2 * positions().lap(pos) + 1;
-      if (turn == full_turn) {
-        const std::uint64_t next = positions().next(pos);
-        const bool hole = (raw_turn & kHoleBit) != 0;
-        if (hole) claim_skip();
-        // seq_cst: the full barrier that orders "head moved" before the
-        // caller's check for sleeping pushers (see EventCount).
-        if (head_.compare_exchange_weak(pos, next, std::memory_order_seq_cst,
-                                        std::memory_order_relaxed)) {
-          typename Slots::Release release{slot, full_turn + 1, !hole};
-          if (hole) {
-            holes_popped_.fetch_add(1, std::memory_order_release);  // see counts()
-            return RingStatus::skipped;
+    if constexpr (kEvicting) {
+      std::uint64_t pos = 0;
+      bool hole = false;
+      const RingStatus status = claim_oldest_slot(pos, hole);
+      if (status != RingStatus::ok) return status;
+      pass_head(positions().next(pos));
+      typename Slots::Release release{slots_.slot_at(pos), 2 * positions().lap(pos) + 2, !hole};
+      if (hole) {
+        holes_popped_.fetch_add(1, std::memory_order_release);  // see counts()
+        return RingStatus::skipped;
+      }
+      consume(*release.slot.storage.get());
+      return RingStatus::ok;
+    } else {
+      // The claim is the head_ CAS, and the release follows it in the same
+      // loop. Kept apart from the kEvicting claim above: one claim function for
+      // both (out-parameters, the slot found again) took Block's 1P1C to
+      // 0.88-0.95x in three rounds against this shape (2026-12-07).
+      std::uint64_t pos = head_.load(std::memory_order_relaxed);
+      for (;;) {
+        Slot& slot = slots_.slot_at(pos);
+        const std::uint64_t raw_turn = slot.turn.load(std::memory_order_acquire);
+        const std::uint64_t turn = raw_turn & ~kHoleBit;
+        const std::uint64_t full_turn = 2 * positions().lap(pos) + 1;
+        if (turn == full_turn) {
+          const std::uint64_t next = positions().next(pos);
+          const bool hole = (raw_turn & kHoleBit) != 0;
+          if (hole) claim_skip();
+          // seq_cst: the full barrier that orders "head moved" before the
+          // caller's check for sleeping pushers (see EventCount).
+          if (head_.compare_exchange_weak(pos, next, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed)) {
+            typename Slots::Release release{slot, full_turn + 1, !hole};
+            if (hole) {
+              holes_popped_.fetch_add(1, std::memory_order_release);  // see counts()
+              return RingStatus::skipped;
+            }
+            consume(*slot.storage.get());
+            return RingStatus::ok;
           }
-          consume(*slot.storage.get());
-          return RingStatus::ok;
+          if (hole) unclaim_skip();
+        } else if (turn < full_turn) {
+          // Not yet written for this lap: empty, or a pusher is mid-write.
+          const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+          if ((tail & ~kClosedBit) != pos) return RingStatus::busy;
+          return (tail & kClosedBit) ? RingStatus::closed : RingStatus::empty;
+        } else {
+          pos = head_.load(std::memory_order_relaxed);  // another popper took pos
         }
-        if (hole) unclaim_skip();
-      } else if (turn < full_turn) {
-        // Not yet written for this lap: empty, or a pusher is mid-write.
-        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
-        if ((tail & ~kClosedBit) != pos) return RingStatus::busy;
-        return (tail & kClosedBit) ? RingStatus::closed : RingStatus::empty;
-      } else {
-        pos = head_.load(std::memory_order_relaxed);  // another popper took pos
       }
     }
   }
@@ -163,8 +211,10 @@ class MpmcRing {
   /// position's slot was left by a position head_ has passed, one lap earlier;
   /// whoever moved head_ past it (a popper, a hole's skipper) is at most a move
   /// and a store from handing the slot over, and waits on nothing (the first
-  /// case of the proof above). An evicting push never evicts into our range: it
-  /// evicts its own position's previous lap. So each slot is waited for, briefly,
+  /// case of the proof above). (kEvicting: room is counted by the slots' turns,
+  /// free or claimed by their popper, see room_from(); the same holds.) An
+  /// evicting push never evicts into our range: it evicts its own position's
+  /// previous lap. So each slot is waited for, briefly,
   /// after the claim, and no claimed position waits on another claimed one.
   template <class Construct>
   RingStatus try_push_batch(std::size_t n, Construct& construct, std::size_t& pushed) {
@@ -176,15 +226,15 @@ class MpmcRing {
     std::uint64_t pos = tail_.load(std::memory_order_seq_cst);
     std::size_t claimed = 0;
     while ((pos & kClosedBit) == 0) {
-      // seq_cst, tail_ then head_ as in claim_and_publish(): when this finds the
-      // ring full, it was full when head_ was read. head_ only grows, so a stale
-      // value only under-counts the room; a stale pos fails the CAS below.
-      const std::uint64_t head = head_.load(std::memory_order_seq_cst);
-      const auto queued =
-          static_cast<std::int64_t>(positions().count(pos) - positions().count(head));
-      const std::int64_t room = static_cast<std::int64_t>(capacity()) - queued;
-      if (room <= 0) break;  // full (above capacity: an evicting push is claiming the oldest)
-      claimed = std::min(n, static_cast<std::size_t>(room));
+      claimed = room_from(pos, n);
+      if (claimed == 0) {
+        // kEvicting: room_from() reads pos's slot, which another push may have
+        // taken since pos was read: full only if tail_ still stands there.
+        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+        if (!kEvicting || tail == pos) break;  // full
+        pos = tail;
+        continue;
+      }
       // seq_cst: the full barrier of the EventCount protocol, as for one push.
       if (tail_.compare_exchange_weak(pos, positions().advance(pos, claimed),
                                       std::memory_order_seq_cst, std::memory_order_relaxed)) {
@@ -211,10 +261,8 @@ class MpmcRing {
     }
     publish_batch(pos, claimed);
     if constexpr (kMayThrow) unsettled_.fetch_sub(claimed, std::memory_order_relaxed);
-    // One sample per batch (relaxed, as a statistic may): the pushes counted
-    // are done, and head_ read after them only lowers the size implied.
-    high_watermark().sample(positions().count(pos) + claimed,
-                            positions().count(head_.load(std::memory_order_relaxed)));
+    // One sample per batch: the pushes counted are done.
+    sample_pushes(positions().count(pos) + claimed);
     return RingStatus::ok;
   }
 
@@ -237,32 +285,50 @@ class MpmcRing {
     std::size_t claimed = 0;
     std::uint64_t holes = 0;
     Slot* const slots = slots_.data();
-    for (;;) {
-      claimed = 0;
-      holes = 0;
-      // Acquire per turn: each item's construction happens-before our move out of it.
-      for (auto at = positions().cursor(pos); claimed < max; ++claimed, at.step()) {
-        const std::uint64_t raw_turn = slots[at.index].turn.load(std::memory_order_acquire);
-        if ((raw_turn & ~kHoleBit) != 2 * at.lap + 1) break;
-        holes += raw_turn >> 63;  // kHoleBit
+    if constexpr (kEvicting) {
+      // Each position is claimed by its own CAS of its slot's turn: an evicting
+      // push may take any of them, so no one claim of head_ can cover the batch.
+      // The batch ends at the first position it cannot claim.
+      bool hole = false;
+      const RingStatus first = claim_oldest_slot(pos, hole);
+      if (first != RingStatus::ok) return first;
+      holes = hole ? 1 : 0;
+      auto at = positions().cursor(positions().next(pos));
+      for (claimed = 1; claimed < max; ++claimed, at.step()) {
+        Slot& slot = slots[at.index];
+        const std::uint64_t raw = slot.turn.load(std::memory_order_acquire);
+        if ((raw & ~kHoleBit) != 2 * at.lap + 1 || !claim_slot(slot, raw)) break;
+        holes += raw >> 63;  // kHoleBit
       }
-      if (claimed == 0) {
-        // Nothing published at pos, or pos is stale: one pop says which.
-        const RingStatus status = try_pop(consume);
-        popped = status == RingStatus::ok ? 1 : 0;
-        freed = status == RingStatus::ok || status == RingStatus::skipped ? 1 : 0;
-        return status;
+      pass_head(positions().advance(pos, claimed));
+    } else {
+      for (;;) {
+        claimed = 0;
+        holes = 0;
+        // Acquire per turn: each item's construction happens-before our move out of it.
+        for (auto at = positions().cursor(pos); claimed < max; ++claimed, at.step()) {
+          const std::uint64_t raw_turn = slots[at.index].turn.load(std::memory_order_acquire);
+          if ((raw_turn & ~kHoleBit) != 2 * at.lap + 1) break;
+          holes += raw_turn >> 63;  // kHoleBit
+        }
+        if (claimed == 0) {
+          // Nothing published at pos, or pos is stale: one pop says which.
+          const RingStatus status = try_pop(consume);
+          popped = status == RingStatus::ok ? 1 : 0;
+          freed = status == RingStatus::ok || status == RingStatus::skipped ? 1 : 0;
+          return status;
+        }
+        if (holes != 0)
+          skips_claimed_.fetch_add(holes, std::memory_order_relaxed);  // see claim_skip()
+        // seq_cst, as in try_pop(). Success means head_ still stood at pos (it
+        // only grows), so nobody else claimed these positions, and their turns
+        // read above still hold: only a position's popper changes a full turn.
+        if (head_.compare_exchange_weak(pos, positions().advance(pos, claimed),
+                                        std::memory_order_seq_cst, std::memory_order_relaxed)) {
+          break;
+        }
+        if (holes != 0) skips_claimed_.fetch_sub(holes, std::memory_order_relaxed);
       }
-      if (holes != 0)
-        skips_claimed_.fetch_add(holes, std::memory_order_relaxed);  // see claim_skip()
-      // seq_cst, as in try_pop(). Success means head_ still stood at pos (it
-      // only grows), so nobody else claimed these positions, and their turns
-      // read above still hold: only a position's popper changes a full turn.
-      if (head_.compare_exchange_weak(pos, positions().advance(pos, claimed),
-                                      std::memory_order_seq_cst, std::memory_order_relaxed)) {
-        break;
-      }
-      if (holes != 0) skips_claimed_.fetch_sub(holes, std::memory_order_relaxed);
     }
     if (holes != 0) holes_popped_.fetch_add(holes, std::memory_order_release);  // see counts()
     freed = claimed;
@@ -309,7 +375,14 @@ class MpmcRing {
     // head is read last, so it may have overtaken tail: signed difference.
     const auto queued =
         static_cast<std::int64_t>(positions().count(tail) - positions().count(head));
-    return queued <= static_cast<std::int64_t>(capacity() - items);
+    if (queued <= static_cast<std::int64_t>(capacity() - items)) return true;
+    // kEvicting: head_ may trail evicted positions; tail's slot says whether
+    // there is room for one. (Only a push that gave its position back after
+    // evicting leaves room with head_ trailing; its tail_ CAS is seq_cst and
+    // follows its turn store, so a sleeper that reads the moved tail_ above
+    // also reads the turn, and one that does not is registered before it.)
+    return kEvicting && items == 1 &&
+           slots_.slot_at(tail).turn.load(std::memory_order_acquire) == 2 * positions().lap(tail);
   }
 
   /// Returns the ring's counters, read so that none is ever ahead of the truth:
@@ -350,9 +423,16 @@ class MpmcRing {
     c.pushed = tail - std::min(tail, not_pushed);
     c.popped = head - std::min(head, skips);
     c.evicted = evicted;
-    const std::uint64_t in_ring = tail - std::min(tail, head);
-    const std::uint64_t holes_in_ring = not_pushed - std::min(not_pushed, holes_popped);
-    c.size = std::min<std::uint64_t>(in_ring - std::min(in_ring, holes_in_ring), capacity());
+    if constexpr (kEvicting) {
+      // Not by head_, which trails the positions evicted since the last pop:
+      // what was pushed and has neither been popped nor evicted.
+      const std::uint64_t left = c.popped + evicted;
+      c.size = std::min<std::uint64_t>(c.pushed - std::min(c.pushed, left), capacity());
+    } else {
+      const std::uint64_t in_ring = tail - std::min(tail, head);
+      const std::uint64_t holes_in_ring = not_pushed - std::min(not_pushed, holes_popped);
+      c.size = std::min<std::uint64_t>(in_ring - std::min(in_ring, holes_in_ring), capacity());
+    }
     return c;
   }
   [[nodiscard]] HighWatermark& high_watermark() noexcept { return slots_.high_watermark(); }
@@ -368,6 +448,13 @@ class MpmcRing {
  private:
   static constexpr std::uint64_t kClosedBit = std::uint64_t{1} << 63;
   static constexpr std::uint64_t kHoleBit = std::uint64_t{1} << 63;
+  // kEvicting: a full turn plus one of these once a side has claimed the
+  // slot's item (or hole): its popper, or the evicting push of the next lap.
+  // (Turns stay far below them: 2^60 pushes on a ring of capacity 1.)
+  static constexpr std::uint64_t kPopClaimBit = std::uint64_t{1} << 62;
+  static constexpr std::uint64_t kEvictClaimBit = std::uint64_t{1} << 61;
+  static constexpr std::uint64_t kClaimBits = kPopClaimBit | kEvictClaimBit;
+  static constexpr std::uint64_t kFlagBits = kHoleBit | kClaimBits;
 
   using Slots = SlotArray<T, std::uint64_t>;
   using Slot = typename Slots::Slot;
@@ -397,14 +484,22 @@ class MpmcRing {
     for (;;) {
       if (pos & kClosedBit) return RingStatus::closed;
       Slot& slot = slots_.slot_at(pos);
-      const std::uint64_t turn = slot.turn.load(std::memory_order_acquire) & ~kHoleBit;
+      std::uint64_t raw_turn = slot.turn.load(std::memory_order_acquire);
+      const std::uint64_t turn = raw_turn & ~kFlagBits;
       const std::uint64_t free_turn = 2 * positions().lap(pos);
       if (turn > free_turn) {
         pos = tail_.load(std::memory_order_relaxed);  // another pusher took pos
         continue;
       }
       const bool full = turn < free_turn;
-      if (full) {
+      if (kEvicting && full) {
+        // The slot's turn alone says what is there (head_ may trail evicted
+        // positions): the oldest item, unclaimed, so the ring is full; or it is
+        // claimed by its popper, or its own push is still writing it (busy:
+        // wait unclaimed, so that no claimed position waits on another's).
+        if (turn != free_turn - 1 || (raw_turn & kClaimBits) != 0) return RingStatus::busy;
+        if constexpr (!kEvictWhenFull) return RingStatus::full;
+      } else if (full) {
         // The slot still holds the previous lap's item: the ring is full, or
         // its popper has claimed it and is still moving it out.
         const std::uint64_t head = head_.load(std::memory_order_seq_cst);
@@ -428,7 +523,16 @@ class MpmcRing {
       if (kEvictWhenFull && full) {
         // pos owns this slot for its lap, but the slot still holds the oldest
         // item (same index, previous lap) unless a popper takes it first.
-        if (claim_oldest(pos)) {
+        if constexpr (kEvicting) {
+          // One CAS of the slot's turn decides between us and that popper,
+          // which claims the item the same way. Relaxed: the acquire load above
+          // read the item's publication, and only the winner touches the item.
+          if (slot.turn.compare_exchange_strong(raw_turn, raw_turn | kEvictClaimBit,
+                                                std::memory_order_relaxed)) {
+            evict_and_publish(slot, pos, (raw_turn & kHoleBit) != 0, construct, evict);
+            return RingStatus::ok;
+          }
+        } else if (claim_oldest(pos)) {
           replace(slot, pos, construct, evict);
           return RingStatus::ok;
         }
@@ -443,8 +547,12 @@ class MpmcRing {
   // A head CAS that skips a position without popping an item (an eviction or
   // a hole) is claimed in skips_claimed_ before the CAS and unclaimed if the
   // CAS fails, so counts() never takes a skip for a pop (see counts()).
-  void claim_skip() noexcept { skips_claimed_.fetch_add(1, std::memory_order_relaxed); }
-  void unclaim_skip() noexcept { skips_claimed_.fetch_sub(1, std::memory_order_relaxed); }
+  void claim_skip(std::uint64_t skips = 1) noexcept {
+    if (skips != 0) skips_claimed_.fetch_add(skips, std::memory_order_relaxed);
+  }
+  void unclaim_skip(std::uint64_t skips = 1) noexcept {
+    if (skips != 0) skips_claimed_.fetch_sub(skips, std::memory_order_relaxed);
+  }
 
   /// For an evicting push that claimed `pos` when head_ stood exactly at the
   /// oldest position (pos's slot one lap earlier): claims that item for
@@ -461,6 +569,140 @@ class MpmcRing {
     return false;
   }
 
+  /// For a batch push at `pos`: how many of the `n` positions from pos on it
+  /// may claim at once. Each slot is then left, or a store away from being
+  /// left, by its previous lap's popper.
+  std::size_t room_from(std::uint64_t pos, std::size_t n) const noexcept {
+    if constexpr (kEvicting) {
+      // By the slots' turns, not by head_, which may trail evicted positions
+      // (and does after an eviction whose push gave its position back): the
+      // slots from pos on that are free for their lap, or claimed by their
+      // popper. pos is unclaimed, and only a claimant changes a free turn.
+      Slot* const slots = slots_.data();
+      std::size_t room = 0;
+      for (auto at = positions().cursor(pos); room < n; ++room, at.step()) {
+        const std::uint64_t raw_turn = slots[at.index].turn.load(std::memory_order_acquire);
+        if (raw_turn != 2 * at.lap && (raw_turn & ~kHoleBit) != ((2 * at.lap - 1) | kPopClaimBit)) {
+          break;
+        }
+      }
+      return room;
+    } else {
+      // seq_cst, tail_ then head_ as in claim_and_publish(): when this finds the
+      // ring full, it was full when head_ was read. head_ only grows, so a stale
+      // value only under-counts the room; a stale pos fails the caller's CAS.
+      const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+      const auto queued =
+          static_cast<std::int64_t>(positions().count(pos) - positions().count(head));
+      const std::int64_t room = static_cast<std::int64_t>(capacity()) - queued;
+      return room <= 0 ? 0 : std::min(n, static_cast<std::size_t>(room));
+    }
+  }
+
+  /// kEvicting: claims the oldest position's item (or hole) for this popper
+  /// with one CAS of its slot's turn, and sets `pos` and `hole`; the caller
+  /// then moves head_ past it (pass_head()) before it releases the slot.
+  /// Returns ok, or empty, busy or closed as try_pop() does. Positions whose
+  /// items an evicting push took are skipped: head_ trails them (the pusher
+  /// never writes it), and the first popper to find one moves head_ past it.
+  RingStatus claim_oldest_slot(std::uint64_t& pos, bool& hole) noexcept {
+    pos = head_.load(std::memory_order_relaxed);
+    for (bool lapped_before = false;;) {
+      Slot& slot = slots_.slot_at(pos);
+      const std::uint64_t raw_turn = slot.turn.load(std::memory_order_acquire);
+      const std::uint64_t turn = raw_turn & ~kFlagBits;
+      const std::uint64_t full_turn = 2 * positions().lap(pos) + 1;
+      if (turn == full_turn && (raw_turn & kClaimBits) == 0) {
+        hole = (raw_turn & kHoleBit) != 0;
+        if (claim_slot(slot, raw_turn)) return RingStatus::ok;
+        continue;  // a popper or the evicting push took it first: look again
+      }
+      if (turn < full_turn) {
+        // Not yet written for this lap: empty, or a pusher is mid-write.
+        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+        if ((tail & ~kClosedBit) != pos) return RingStatus::busy;
+        return (tail & kClosedBit) ? RingStatus::closed : RingStatus::empty;
+      }
+      // Claimed, or a later lap's. A popper moves head_ past its position
+      // before it releases the slot, so while head_ still stands at pos the
+      // slot says who has it: a popper's claim (help it move head_, so that
+      // no popper waits on another), or else an evicting push's: pos was
+      // lapped, and so was every position up to tail_ minus a lap (below).
+      std::uint64_t head = head_.load(std::memory_order_seq_cst);
+      if (head == pos) {
+        const bool lapped = turn != full_turn || (raw_turn & kPopClaimBit) == 0;
+        const std::uint64_t to =
+            lapped ? lapped_to(pos, raw_turn, lapped_before) : positions().next(pos);
+        lapped_before = lapped_before || lapped;
+        const std::uint64_t skips = lapped ? positions().count(to) - positions().count(pos) : 0;
+        claim_skip(skips);
+        if (head_.compare_exchange_strong(head, to, std::memory_order_seq_cst,
+                                          std::memory_order_relaxed)) {
+          head = to;
+        } else {
+          unclaim_skip(skips);
+        }
+      }
+      pos = head;
+    }
+  }
+
+  /// kEvicting: where a popper that found `pos` lapped, its slot in state
+  /// `raw_turn`, moves head_: past pos, and past every position a lap or more
+  /// before the latest push at this slot that `raw_turn` shows has claimed its
+  /// position (pos plus some laps). Pushes claim positions in order, so every
+  /// earlier push has claimed its position too, and each found the item a lap
+  /// before it still there (no popper has reached it: head_ stands at pos, and
+  /// a popper claims only at head_ or, in a batch, on from there through pos,
+  /// which it cannot claim), so it has evicted it or will (a batch push
+  /// claims only with room by head_). The first skip of a pop reads only the
+  /// slot, and stays off the pushers' line; a pop lapped `again` is chasing
+  /// pushers that outrun it, so it reads tail_ (every push below it has
+  /// claimed its position) and goes on to tail_ minus a lap, as SpscRing does.
+  std::uint64_t lapped_to(std::uint64_t pos, std::uint64_t raw_turn, bool again) const noexcept {
+    if (again) {
+      const std::uint64_t tail = tail_.load(std::memory_order_seq_cst) & ~kClosedBit;
+      if (positions().count(tail) > positions().count(pos) + capacity() + 1) {
+        return tail - positions().lap_step();
+      }
+    }
+    // The slot's last claimed push: a free turn 2L was left by lap L-1's pop
+    // (or by an eviction whose push gave its position back), a full turn
+    // 2L+1 is lap L's item, and an eviction claim on it is lap L+1's push.
+    std::uint64_t laps = ((raw_turn & ~kFlagBits) + 1) / 2 - 1 - positions().lap(pos);
+    if (raw_turn & kEvictClaimBit) ++laps;
+    if (laps <= 1) return positions().next(pos);
+    return positions().next(pos + (laps - 1) * positions().lap_step());
+  }
+
+  /// kEvicting: claims the item (or hole) whose full turn is `raw_turn` for a
+  /// popper; false if an evicting push or another popper claimed it first.
+  /// seq_cst: with pass_head(), the pop's full barrier of the EventCount
+  /// protocol (see try_pop()); it also acquires the item's construction.
+  bool claim_slot(Slot& slot, std::uint64_t raw_turn) noexcept {
+    const bool hole = (raw_turn & kHoleBit) != 0;
+    if (hole) claim_skip();  // before head_ can pass it (see claim_skip())
+    if (slot.turn.compare_exchange_strong(raw_turn, raw_turn | kPopClaimBit,
+                                          std::memory_order_seq_cst, std::memory_order_relaxed)) {
+      return true;
+    }
+    if (hole) unclaim_skip();
+    return false;
+  }
+
+  /// kEvicting: moves head_ to `to`, past positions this popper has claimed,
+  /// unless another popper already moved it there or beyond (see
+  /// claim_oldest_slot()). seq_cst, load included: "head moved" is ordered
+  /// before the caller's check for sleeping pushers even when another popper
+  /// moved it.
+  void pass_head(std::uint64_t to) noexcept {
+    std::uint64_t head = head_.load(std::memory_order_seq_cst);
+    while (positions().count(head) < positions().count(to) &&
+           !head_.compare_exchange_weak(head, to, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+    }
+  }
+
   /// Feeds the high watermark after the push of `pos`: on its stride (see
   /// HighWatermark), and whenever the next slot still holds an unpopped item,
   /// which is when this push may have filled the ring. That slot is usually
@@ -468,12 +710,21 @@ class MpmcRing {
   BQ_ALWAYS_INLINE void sample_size(std::uint64_t pos) noexcept {
     const std::uint64_t next = positions().next(pos);
     const std::uint64_t next_turn =
-        slots_.slot_at(next).turn.load(std::memory_order_relaxed) & ~kHoleBit;
+        slots_.slot_at(next).turn.load(std::memory_order_relaxed) & ~kFlagBits;
     if (high_watermark().should_sample(positions().index(pos)) ||
         next_turn < 2 * positions().lap(next)) {
-      high_watermark().sample(positions().count(pos) + 1,
-                              positions().count(head_.load(std::memory_order_relaxed)));
+      sample_pushes(positions().count(pos) + 1);
     }
+  }
+
+  /// Raises the high watermark to the size implied by `pushes` done and head_
+  /// read after them (relaxed, as a statistic may: a later head_ only lowers
+  /// the size). kEvicting: head_ may trail evicted positions, so the difference
+  /// can exceed the capacity; the ring was full then.
+  void sample_pushes(std::uint64_t pushes) noexcept {
+    const std::uint64_t pops = positions().count(head_.load(std::memory_order_relaxed));
+    if (pushes > pops)
+      high_watermark().raise_to(std::min<std::uint64_t>(pushes - pops, capacity()));
   }
 
   /// Spins until the slot's turn (hole flag ignored) reaches `turn`: the thread
@@ -487,10 +738,18 @@ class MpmcRing {
   /// as the pusher of `pos`, one lap later, then constructs the new item there.
   template <class Construct, class Evict>
   void replace(Slot& slot, std::uint64_t pos, Construct& construct, Evict& evict) {
-    const std::uint64_t free_turn = 2 * positions().lap(pos);
     // The oldest item's pusher may (rarely) still be writing it.
-    wait_for_turn(slot, free_turn - 1);
-    if (slot.turn.load(std::memory_order_relaxed) & kHoleBit) {
+    wait_for_turn(slot, 2 * positions().lap(pos) - 1);
+    const bool hole = (slot.turn.load(std::memory_order_relaxed) & kHoleBit) != 0;
+    evict_and_publish(slot, pos, hole, construct, evict);
+  }
+
+  /// Evicts the oldest item (or passes the hole) in a slot this thread has
+  /// claimed for the push of `pos`, then constructs the new item there.
+  template <class Construct, class Evict>
+  void evict_and_publish(Slot& slot, std::uint64_t pos, bool hole, Construct& construct,
+                         Evict& evict) {
+    if (hole) {
       holes_popped_.fetch_add(1, std::memory_order_release);  // see counts()
     } else {
       // Counted before the move, so an item whose move throws is counted too.
@@ -583,6 +842,9 @@ class MpmcRing {
   // neither side's writes invalidate the other's reads.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
   alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+  // Written by whoever moves head_ past a position without popping an item
+  // (see claim_skip()), just before it moves head_: on head_'s line.
+  std::atomic<std::uint64_t> skips_claimed_{0};
   Slots slots_;
   // Written rarely: by pushes whose construction may throw.
   // Claimed (or about to be claimed) positions that hold no item: every hole
@@ -590,9 +852,8 @@ class MpmcRing {
   alignas(kCacheLine) std::atomic<std::uint64_t> unsettled_{0};
   std::atomic<std::uint64_t> rollbacks_{0};  // positions given back (see abandon())
   std::atomic<std::uint64_t> holes_popped_{0};
-  // Written only by evicting pushes and pops of holes.
+  // Written only by evicting pushes.
   alignas(kCacheLine) std::atomic<std::uint64_t> evictions_{0};
-  std::atomic<std::uint64_t> skips_claimed_{0};
 };
 BQ_PADDED_END
 
