@@ -61,11 +61,15 @@
 // (see lapped_to() for why each one passed is evicted, or will be by a push
 // already under way). Counting: popped is head_ minus the skips, as for holes;
 // the size is what was pushed and has not been popped or evicted, since head_
-// may trail. The progress argument above still holds: an evicting push claims
-// its position only once the oldest item is published (busy before), and after
-// the claim waits only on a popper that claimed that item, a move and a store
-// from releasing it. Turns stay below kEvictClaimBit (2^61) for 2^60 pushes on
-// a ring of capacity 1.
+// may trail. The evicting push claims the oldest item *before* its position:
+// if close() (or a rollback of tail_) stops the position's claim, it gives the
+// item back, and a popper that finds an eviction claim whose push has not yet
+// claimed its position waits for the outcome (eviction_committed()), so that
+// no pop takes the item for evicted, or misses it, while it may come back. The
+// progress argument above still holds: an evicting push claims the item only
+// once it is published (busy before) and unclaimed by a popper, then waits on
+// nobody; a popper that waits for it waits for a CAS of tail_. Turns stay
+// below kEvictClaimBit (2^61) for 2^60 pushes on a ring of capacity 1.
 #pragma once
 
 #include <algorithm>
@@ -129,9 +133,10 @@ class MpmcRing {
   }
 
   /// Pushes like try_push(), but when the ring is full replaces the oldest item
-  /// in one step: claims the push position, then the oldest item, which is in
-  /// the same slot one lap earlier, so no other thread can take the room made
-  /// (kEvicting: by a CAS of that slot's turn; otherwise by a CAS of head_).
+  /// in one step: the oldest item is in the slot of the push position one lap
+  /// earlier, so no other thread can take the room made. kEvicting claims the
+  /// item (a CAS of that slot's turn), then the position; otherwise the
+  /// position, then the item (a CAS of head_).
   /// `evict(T&)` is called with the oldest item (before it is destroyed) when
   /// one was evicted; the eviction is counted first. Returns ok, closed or busy (retry); never
   /// full.
@@ -352,7 +357,24 @@ class MpmcRing {
 
   /// Closes the ring to pushes. Idempotent. The RMW is seq_cst so that sleepers'
   /// re-checks are ordered against it like against any push.
-  void close() noexcept { tail_.fetch_or(kClosedBit, std::memory_order_seq_cst); }
+  ///
+  /// Not kEvicting (force_push() on a queue whose policy never evicts): an
+  /// evicting push there claims its position, then the oldest item by a CAS of
+  /// head_, which cannot be undone. One that claimed its position before
+  /// close() must not lose the item to a pop that begins after close()
+  /// returns (no order of the calls would explain it), so close() waits for
+  /// every evicting push that announced itself before the position claim.
+  /// seq_cst on both sides: a push whose claim precedes our OR in tail_'s
+  /// order announced itself before it, so the load below sees it until it has
+  /// claimed the item (or lost it to a pop that came first), two RMWs later:
+  /// the push waits on nothing in between.
+  void close() noexcept {
+    tail_.fetch_or(kClosedBit, std::memory_order_seq_cst);
+    if constexpr (!kEvicting) {
+      Backoff backoff;
+      while (evictions_in_flight_.load(std::memory_order_seq_cst) != 0) backoff.pause();
+    }
+  }
 
   [[nodiscard]] bool is_closed() const noexcept {
     return (tail_.load(std::memory_order_acquire) & kClosedBit) != 0;
@@ -498,7 +520,18 @@ class MpmcRing {
         // claimed by its popper, or its own push is still writing it (busy:
         // wait unclaimed, so that no claimed position waits on another's).
         if (turn != free_turn - 1 || (raw_turn & kClaimBits) != 0) return RingStatus::busy;
-        if constexpr (!kEvictWhenFull) return RingStatus::full;
+        if constexpr (!kEvictWhenFull) {
+          return RingStatus::full;
+        } else if (!slot.turn.compare_exchange_strong(raw_turn, raw_turn | kEvictClaimBit,
+                                                      std::memory_order_relaxed)) {
+          // The item first, then the position: claimed the other way round, a
+          // push whose position was claimed before close() could lose the
+          // item to a popper that began after it, and no order of the calls
+          // explains that. Exactly one of us and the item's popper wins this
+          // CAS, which the popper also makes. Relaxed: the acquire load above
+          // read the item's publication, and only the winner touches the item.
+          continue;  // a popper, or another push, took it first: look again
+        }
       } else if (full) {
         // The slot still holds the previous lap's item: the ring is full, or
         // its popper has claimed it and is still moving it out.
@@ -513,28 +546,40 @@ class MpmcRing {
           // ever waits on another thread's progress (claims would convoy).
           return RingStatus::busy;
         }
+        // Announced before the claim of the position, for close() (see there).
+        evictions_in_flight_.fetch_add(1, std::memory_order_seq_cst);
       }
       // seq_cst: this CAS is the full barrier of the EventCount protocol that
       // orders "tail moved" before the caller's check for sleeping poppers.
       if (!tail_.compare_exchange_weak(pos, positions().next(pos), std::memory_order_seq_cst,
                                        std::memory_order_relaxed)) {
+        if (kEvicting && kEvictWhenFull && full) {
+          // close() (or a rollback of tail_) came first: give the item back.
+          // Poppers wait for this (see eviction_committed()). Release: a
+          // popper that claims the item then acquires its publication, which
+          // our acquire load of the turn read.
+          slot.turn.store(raw_turn, std::memory_order_release);
+        } else if (kEvictWhenFull && full) {
+          evictions_in_flight_.fetch_sub(1, std::memory_order_release);
+        }
         continue;
       }
       if (kEvictWhenFull && full) {
         // pos owns this slot for its lap, but the slot still holds the oldest
-        // item (same index, previous lap) unless a popper takes it first.
+        // item (same index, previous lap): kEvicting, ours since the claim
+        // above; otherwise ours only unless a popper takes it first.
         if constexpr (kEvicting) {
-          // One CAS of the slot's turn decides between us and that popper,
-          // which claims the item the same way. Relaxed: the acquire load above
-          // read the item's publication, and only the winner touches the item.
-          if (slot.turn.compare_exchange_strong(raw_turn, raw_turn | kEvictClaimBit,
-                                                std::memory_order_relaxed)) {
-            evict_and_publish(slot, pos, (raw_turn & kHoleBit) != 0, construct, evict);
+          evict_and_publish(slot, pos, (raw_turn & kHoleBit) != 0, construct, evict);
+          return RingStatus::ok;
+        } else {
+          const bool claimed = claim_oldest(pos);
+          // Before any user code (the eviction handler, the construction),
+          // which may call close(). Release: close() sees the claim done.
+          evictions_in_flight_.fetch_sub(1, std::memory_order_release);
+          if (claimed) {
+            replace(slot, pos, construct, evict);
             return RingStatus::ok;
           }
-        } else if (claim_oldest(pos)) {
-          replace(slot, pos, construct, evict);
-          return RingStatus::ok;
         }
         wait_for_turn(slot, free_turn);  // that popper is releasing the slot to us
       }
@@ -623,6 +668,10 @@ class MpmcRing {
         if ((tail & ~kClosedBit) != pos) return RingStatus::busy;
         return (tail & kClosedBit) ? RingStatus::closed : RingStatus::empty;
       }
+      if (turn == full_turn && (raw_turn & kEvictClaimBit) != 0 && !eviction_committed(pos)) {
+        wait_for_eviction_decision(slot, raw_turn, pos);
+        continue;
+      }
       // Claimed, or a later lap's. A popper moves head_ past its position
       // before it releases the slot, so while head_ still stands at pos the
       // slot says who has it: a popper's claim (help it move head_, so that
@@ -669,10 +718,33 @@ class MpmcRing {
     // The slot's last claimed push: a free turn 2L was left by lap L-1's pop
     // (or by an eviction whose push gave its position back), a full turn
     // 2L+1 is lap L's item, and an eviction claim on it is lap L+1's push.
-    std::uint64_t laps = ((raw_turn & ~kFlagBits) + 1) / 2 - 1 - positions().lap(pos);
-    if (raw_turn & kEvictClaimBit) ++laps;
+    // (An eviction claim on a later lap's item does not count: its push may not
+    // have claimed its position yet, see eviction_committed().)
+    const std::uint64_t laps = ((raw_turn & ~kFlagBits) + 1) / 2 - 1 - positions().lap(pos);
     if (laps <= 1) return positions().next(pos);
     return positions().next(pos + (laps - 1) * positions().lap_step());
+  }
+
+  /// kEvicting: whether the evicting push that claimed the item of `pos` has
+  /// also claimed its own position, pos plus a lap (tail_ has passed it), and
+  /// so will evict the item. Only that push can claim that position: the slot
+  /// still holds pos's item, which no other push may take. Before that, the
+  /// push may still give the item back (close() or a rollback of tail_ stopped
+  /// its claim), and a popper must not take pos for evicted or empty.
+  bool eviction_committed(std::uint64_t pos) const noexcept {
+    const std::uint64_t tail = tail_.load(std::memory_order_seq_cst) & ~kClosedBit;
+    return positions().count(tail) > positions().count(pos) + capacity();
+  }
+
+  /// kEvicting: spins while the slot of `pos` still shows `raw_turn`, an
+  /// eviction claim not yet committed: its push is one CAS of tail_ away from
+  /// committing it or giving the item back. Kept out of the pop's fast path.
+  BQ_NOINLINE void wait_for_eviction_decision(const Slot& slot, std::uint64_t raw_turn,
+                                              std::uint64_t pos) const noexcept {
+    Backoff backoff;
+    while (slot.turn.load(std::memory_order_acquire) == raw_turn && !eviction_committed(pos)) {
+      backoff.pause();
+    }
   }
 
   /// kEvicting: claims the item (or hole) whose full turn is `raw_turn` for a
@@ -854,6 +926,9 @@ class MpmcRing {
   std::atomic<std::uint64_t> holes_popped_{0};
   // Written only by evicting pushes.
   alignas(kCacheLine) std::atomic<std::uint64_t> evictions_{0};
+  // Not kEvicting: evicting pushes between their announcement and their claim
+  // of the oldest item (see close()).
+  std::atomic<std::uint32_t> evictions_in_flight_{0};
 };
 BQ_PADDED_END
 
