@@ -41,7 +41,7 @@ void let_them_block(const std::atomic<int>& started, int n) {
 /// that begins after close() returned gets the item of the last accepted push, whichever.
 /// CI's TSan run found Mpmc pushes that claimed their position before close() and the
 /// oldest item after it: a pop that began after close() took that item in between, and
-/// the push returned accepted all the same (this check failed within 20 rounds then).
+/// the push returned accepted all the same (this check failed within 10 rounds then).
 template <class Queue, class Push>
 void check_pop_after_close_sees_last_accepted_push(Push push) {
   const std::uint64_t rounds = bq_test::scaled(2'000);

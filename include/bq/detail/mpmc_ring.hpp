@@ -63,13 +63,16 @@
 // the size is what was pushed and has not been popped or evicted, since head_
 // may trail. The evicting push claims the oldest item *before* its position:
 // if close() (or a rollback of tail_) stops the position's claim, it gives the
-// item back, and a popper that finds an eviction claim whose push has not yet
-// claimed its position waits for the outcome (eviction_committed()), so that
-// no pop takes the item for evicted, or misses it, while it may come back. The
-// progress argument above still holds: an evicting push claims the item only
-// once it is published (busy before) and unclaimed by a popper, then waits on
-// nobody; a popper that waits for it waits for a CAS of tail_. Turns stay
-// below kEvictClaimBit (2^61) for 2^60 pushes on a ring of capacity 1.
+// item back (the bare full turn again); once it holds the position, it says so
+// at once by setting the slot free for its own lap (the slot is its own, and
+// the item's popper reads a later lap's turn: lapped). A popper that finds an
+// eviction claim reads tail_ to learn whether the push holds its position
+// (eviction_committed()) and otherwise waits for one of the two
+// (wait_for_eviction_decision()), so that no pop takes the item for evicted,
+// or misses it, while it may come back. The progress argument above still holds: an evicting push
+// claims the item only once it is published (busy before) and unclaimed by a popper, then waits on
+// nobody; a popper that waits for it waits for a CAS of tail_ and a store. Turns stay below
+// kEvictClaimBit (2^61) for 2^60 pushes on a ring of capacity 1.
 #pragma once
 
 #include <algorithm>
@@ -555,7 +558,7 @@ class MpmcRing {
                                        std::memory_order_relaxed)) {
         if (kEvicting && kEvictWhenFull && full) {
           // close() (or a rollback of tail_) came first: give the item back.
-          // Poppers wait for this (see eviction_committed()). Release: a
+          // Poppers wait for this (wait_for_eviction_decision()). Release: a
           // popper that claims the item then acquires its publication, which
           // our acquire load of the turn read.
           slot.turn.store(raw_turn, std::memory_order_release);
@@ -569,6 +572,10 @@ class MpmcRing {
         // item (same index, previous lap): kEvicting, ours since the claim
         // above; otherwise ours only unless a popper takes it first.
         if constexpr (kEvicting) {
+          // The eviction is decided: tell a popper that waits on our claim
+          // (the item's popper, which takes a later lap's turn for lapped).
+          // Relaxed: no popper touches the item, which stays ours to move out.
+          slot.turn.store(free_turn, std::memory_order_relaxed);
           evict_and_publish(slot, pos, (raw_turn & kHoleBit) != 0, construct, evict);
           return RingStatus::ok;
         } else {
@@ -669,7 +676,7 @@ class MpmcRing {
         return (tail & kClosedBit) ? RingStatus::closed : RingStatus::empty;
       }
       if (turn == full_turn && (raw_turn & kEvictClaimBit) != 0 && !eviction_committed(pos)) {
-        wait_for_eviction_decision(slot, raw_turn, pos);
+        wait_for_eviction_decision(slot, raw_turn);
         continue;
       }
       // Claimed, or a later lap's. A popper moves head_ past its position
@@ -719,32 +726,36 @@ class MpmcRing {
     // (or by an eviction whose push gave its position back), a full turn
     // 2L+1 is lap L's item, and an eviction claim on it is lap L+1's push.
     // (An eviction claim on a later lap's item does not count: its push may not
-    // have claimed its position yet, see eviction_committed().)
+    // have claimed its position yet.)
     const std::uint64_t laps = ((raw_turn & ~kFlagBits) + 1) / 2 - 1 - positions().lap(pos);
     if (laps <= 1) return positions().next(pos);
     return positions().next(pos + (laps - 1) * positions().lap_step());
   }
 
   /// kEvicting: whether the evicting push that claimed the item of `pos` has
-  /// also claimed its own position, pos plus a lap (tail_ has passed it), and
-  /// so will evict the item. Only that push can claim that position: the slot
-  /// still holds pos's item, which no other push may take. Before that, the
-  /// push may still give the item back (close() or a rollback of tail_ stopped
-  /// its claim), and a popper must not take pos for evicted or empty.
+  /// also claimed its own position, pos plus a lap (tail_ has passed it), so
+  /// the item is evicted for good. Only that push can claim that position: the
+  /// slot still holds pos's item, which no other push may take. Read only by a
+  /// popper that finds such a claim, usually within the few instructions
+  /// before the push says so in the slot: skipping at once, as a popper did
+  /// before claims could be given back, delivered more under overload than
+  /// waiting for that store (docs/bench/overload.md).
   bool eviction_committed(std::uint64_t pos) const noexcept {
     const std::uint64_t tail = tail_.load(std::memory_order_seq_cst) & ~kClosedBit;
     return positions().count(tail) > positions().count(pos) + capacity();
   }
 
-  /// kEvicting: spins while the slot of `pos` still shows `raw_turn`, an
-  /// eviction claim not yet committed: its push is one CAS of tail_ away from
-  /// committing it or giving the item back. Kept out of the pop's fast path.
-  BQ_NOINLINE void wait_for_eviction_decision(const Slot& slot, std::uint64_t raw_turn,
-                                              std::uint64_t pos) const noexcept {
+  /// kEvicting: spins while the slot still shows `raw_turn`, an evicting
+  /// push's claim of its item that eviction_committed() did not find
+  /// committed: that push is a CAS of tail_ and a store away from either
+  /// giving the item back or setting the slot free for its own lap. Until
+  /// then it may still give the item back (close() or a rollback of tail_
+  /// stopped its claim), so a popper must not take the item's position for
+  /// evicted, or report empty. Kept out of the pop's fast path.
+  BQ_NOINLINE static void wait_for_eviction_decision(const Slot& slot,
+                                                     std::uint64_t raw_turn) noexcept {
     Backoff backoff;
-    while (slot.turn.load(std::memory_order_acquire) == raw_turn && !eviction_committed(pos)) {
-      backoff.pause();
-    }
+    while (slot.turn.load(std::memory_order_acquire) == raw_turn) backoff.pause();
   }
 
   /// kEvicting: claims the item (or hole) whose full turn is `raw_turn` for a
