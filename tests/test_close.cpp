@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -226,6 +227,25 @@ TEMPLATE_TEST_CASE("a pop that begins after close gets the item of the last acce
   using Queue = bq::BoundedQueue<std::uint64_t, bq::DropOldest, TestType>;
   check_pop_after_close_sees_last_accepted_push<Queue>(
       [](Queue& q, std::uint64_t value) { return bq::accepted(q.push(value)); });
+}
+
+TEMPLATE_TEST_CASE(
+    "a pop that begins after close gets the item of the last accepted batch or Dynamic push",
+    "[close][policy][batch][stress]", bq::Spsc, bq::Mpmc) {
+  // The same race through the batch push and through a policy chosen at run time.
+  Watchdog watchdog("batch or Dynamic push racing close");
+  SECTION("push_range of one item, drop-oldest") {
+    using Queue = bq::BoundedQueue<std::uint64_t, bq::DropOldest, TestType>;
+    check_pop_after_close_sees_last_accepted_push<Queue>([](Queue& q, std::uint64_t value) {
+      const std::array<std::uint64_t, 1> batch{value};
+      return q.push_range(batch) == 1;
+    });
+  }
+  SECTION("push on a Dynamic queue set to drop the oldest") {
+    using Queue = bq::BoundedQueue<std::uint64_t, bq::Dynamic, TestType>;
+    check_pop_after_close_sees_last_accepted_push<Queue>(
+        [](Queue& q, std::uint64_t value) { return bq::accepted(q.push(value)); });
+  }
 }
 
 TEMPLATE_TEST_CASE("a pop that begins after close gets the item of the last accepted force_push",
