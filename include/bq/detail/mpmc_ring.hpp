@@ -69,9 +69,10 @@
 // eviction claim reads tail_ to learn whether the push holds its position
 // (eviction_committed()) and otherwise waits for one of the two
 // (wait_for_eviction_decision()), so that no pop takes the item for evicted,
-// or misses it, while it may come back. The progress argument above still holds: an evicting push
-// claims the item only once it is published (busy before) and unclaimed by a popper, then waits on
-// nobody; a popper that waits for it waits for a CAS of tail_ and a store. Turns stay below
+// or misses it, while it may come back. The progress argument above still
+// holds: an evicting push claims the item only once it is published (busy
+// before) and unclaimed by a popper, then waits on nobody; a popper that
+// waits for it waits for a CAS of tail_ and a store. Turns stay below
 // kEvictClaimBit (2^61) for 2^60 pushes on a ring of capacity 1.
 #pragma once
 
@@ -722,11 +723,11 @@ class MpmcRing {
         return tail - positions().lap_step();
       }
     }
-    // The slot's last claimed push: a free turn 2L was left by lap L-1's pop
-    // (or by an eviction whose push gave its position back), a full turn
-    // 2L+1 is lap L's item, and an eviction claim on it is lap L+1's push.
-    // (An eviction claim on a later lap's item does not count: its push may not
-    // have claimed its position yet.)
+    // The slot's last claimed push: a free turn 2L was left by lap L-1's pop,
+    // by an eviction whose push gave its position back, or by lap L's
+    // evicting push once it holds its position; a full turn 2L+1 is lap L's
+    // item. An eviction claim on that item does not count: its push may not
+    // have claimed its position yet.
     const std::uint64_t laps = ((raw_turn & ~kFlagBits) + 1) / 2 - 1 - positions().lap(pos);
     if (laps <= 1) return positions().next(pos);
     return positions().next(pos + (laps - 1) * positions().lap_step());
@@ -741,6 +742,9 @@ class MpmcRing {
   /// before claims could be given back, delivered more under overload than
   /// waiting for that store (docs/bench/overload.md).
   bool eviction_committed(std::uint64_t pos) const noexcept {
+    // Any value read is safe: tail_ passes pos plus a lap only by that push's
+    // claim, and a stale value only makes the popper wait. seq_cst like the
+    // pop's other reads of tail_ (free on x86, and this path is rare).
     const std::uint64_t tail = tail_.load(std::memory_order_seq_cst) & ~kClosedBit;
     return positions().count(tail) > positions().count(pos) + capacity();
   }
